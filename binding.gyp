@@ -1,0 +1,40 @@
+# The addon build that `npm install` runs (through node-gyp-build when no prebuild
+# matches). Sources come from native/sources.json, the list CMake reads too.
+# Each instruction-set group is its own static library with its own flags, so code
+# compiled with -mavx512f lives only in those objects and is reached only through
+# the dispatch table chosen from the CPU's features at start.
+{
+  "target_defaults": {
+    "cflags": ["-O3", "-fno-omit-frame-pointer", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+    "cflags_c": ["-std=gnu11"],
+    "cflags_cc": ["-std=gnu++17"],
+    "cflags!": ["-fno-exceptions"],
+    "defines": ["_GNU_SOURCE", "HYPERION_HAVE_ZLIB=1", "HYPERION_BUILD_ADDON=1"],
+    "include_dirs": ["native/include", "native"]
+  },
+  "targets": [
+    {
+      "target_name": "hyperion_avx2",
+      "type": "static_library",
+      "sources": ["<!@(node scripts/native-sources.js avx2)"],
+      "cflags": ["-mavx2", "-mfma", "-mf16c"]
+    },
+    {
+      "target_name": "hyperion_avx512",
+      "type": "static_library",
+      "sources": ["<!@(node scripts/native-sources.js avx512)"],
+      "cflags": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"]
+    },
+    {
+      "target_name": "hyperion",
+      "dependencies": ["hyperion_avx2", "hyperion_avx512"],
+      "sources": [
+        "<!@(node scripts/native-sources.js core)",
+        "<!@(node scripts/native-sources.js addon)"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
+      "libraries": ["-lpthread", "-ldl"]
+    }
+  ]
+}
