@@ -1,0 +1,44 @@
+// addon.h — the thin Node layer over the C core (node-addon-api).
+//
+// Per-environment state lives in AddonData (env.SetInstanceData), so the addon
+// works in several worker_threads at once. The C core's process-wide hooks (the
+// error callback, the log handler) are owned by one environment at a time and
+// released by its cleanup hook.
+#ifndef HYPERION_ADDON_H
+#define HYPERION_ADDON_H
+
+#include <napi.h>
+
+extern "C" {
+#include "hyperion.h"
+}
+
+struct AddonData {
+  Napi::FunctionReference error_class;   // HyperionError, handed over by the TS layer
+  Napi::ThreadSafeFunction error_tsfn;   // delivers C errors to the JS error callback
+  Napi::ThreadSafeFunction log_tsfn;     // delivers log records to the JS log handler
+  bool owns_error_callback = false;
+  bool owns_log_handler = false;
+};
+
+AddonData *GetAddonData(Napi::Env env);
+
+// Build a HyperionError object from a C error record (uses the class the TS
+// layer registered; a plain Error with the same properties before that).
+Napi::Object MakeHyperionError(Napi::Env env, const hyperion_error &error);
+
+// Throw the calling thread's last C error as a HyperionError; returns undefined
+// so callers can `return ThrowLastError(env);`.
+Napi::Value ThrowLastError(Napi::Env env);
+
+// Throw HYPERION_INVALID_ARGUMENT naming a field (checks done in C++ for
+// values the TS layer already validated, as a second line of defence).
+Napi::Value ThrowInvalidArgument(Napi::Env env, const char *field, const char *message);
+
+// Registration of each file's exports.
+void RegisterErrors(Napi::Env env, Napi::Object exports);
+void RegisterLogging(Napi::Env env, Napi::Object exports);
+void RegisterTesting(Napi::Env env, Napi::Object exports);
+void RegisterMemory(Napi::Env env, Napi::Object exports);
+
+#endif

@@ -1,0 +1,16 @@
+// hyperion-runtime — public API. Names mirror the Hyperion C API (see DESIGN.md §5).
+export { HyperionError, ERROR_CODES, categoryOf } from './errors';
+export type { HyperionErrorCode, HyperionErrorCategory, HyperionErrorDetails } from './errors';
+export {
+  configureLogging,
+  setLogLevel,
+  log,
+  logContent,
+  flushLogs,
+  getLogStats,
+  LOG_LEVELS,
+  LOG_CATEGORIES,
+} from './logging';
+export type { LogLevel, LogCategory, LogFormat, LogRecord, LoggingOptions, RotationOptions, LogStats } from './logging';
+export { version, nativeVersion, getCpuFeatures, enableSIMD, setErrorCallback, getLastError } from './system';
+export type { CpuFeatures, Isa } from './system';
