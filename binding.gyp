@@ -9,6 +9,7 @@
     "cflags_c": ["-std=gnu11"],
     "cflags_cc": ["-std=gnu++17"],
     "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions"],
     "defines": ["_GNU_SOURCE", "HYPERION_HAVE_ZLIB=1", "HYPERION_BUILD_ADDON=1"],
     "include_dirs": ["native/include", "native"]
   },

@@ -2,6 +2,9 @@
 // suite can reach paths a healthy runtime rarely takes: an error raised deep in
 // C, records logged from a native thread. Not part of the public API.
 #include "addon.h"
+#include "async_job.h"
+
+#include <unistd.h>
 
 #include <pthread.h>
 #include <string>
@@ -47,9 +50,42 @@ static Napi::Value LogFromNativeThread(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, (double)(hy_clock_monotonic_ns() - start));
 }
 
+// A job that sleeps on its native thread and reports that thread's id, or
+// fails with a C error: tests the async-job path without a model.
+class SleepJob : public AsyncJob {
+ public:
+  SleepJob(int ms, bool fail) : ms_(ms), fail_(fail) {}
+  hyperion_status Execute() override {
+    usleep((useconds_t)ms_ * 1000);
+    thread_id_ = hy_thread_id();
+    if (fail_) {
+      hy_field fields[] = {HY_NUM("elapsedMs", ms_)};
+      return hy_error_raise(HYPERION_TIMEOUT, __FILE__, __LINE__, "this is a test", fields, 1, "test job failed after %d ms", ms_);
+    }
+    return HYPERION_OK;
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, (double)thread_id_); }
+
+ private:
+  int ms_;
+  bool fail_;
+  uint64_t thread_id_ = 0;
+};
+
+static Napi::Value SleepJobStart(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  return StartAsyncJob(env, std::make_unique<SleepJob>(info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean()), "hyperion-test");
+}
+
+static Napi::Value MainThreadId(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), (double)hy_thread_id());
+}
+
 void RegisterTesting(Napi::Env env, Napi::Object exports) {
   Napi::Object t = Napi::Object::New(env);
   t.Set("raiseError", Napi::Function::New(env, RaiseError, "raiseError"));
   t.Set("logFromNativeThread", Napi::Function::New(env, LogFromNativeThread, "logFromNativeThread"));
+  t.Set("sleepJob", Napi::Function::New(env, SleepJobStart, "sleepJob"));
+  t.Set("threadId", Napi::Function::New(env, MainThreadId, "threadId"));
   exports.Set("_test", t);
 }

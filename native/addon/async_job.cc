@@ -1,0 +1,68 @@
+// async_job.cc — see async_job.h.
+#include "async_job.h"
+
+#include <pthread.h>
+#include <thread>
+
+namespace {
+
+struct JobState {
+  std::unique_ptr<AsyncJob> job;
+  Napi::Promise::Deferred deferred;
+  Napi::ThreadSafeFunction tsfn;
+  JobState(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+void Settle(Napi::Env env, Napi::Function, JobState *state) {
+  std::unique_ptr<JobState> owned(state);
+  if (env == nullptr) {  // environment torn down: nobody to tell
+    state->job->Discard();
+    return;
+  }
+  Napi::HandleScope scope(env);
+  AsyncJob *job = state->job.get();
+  if (job->status != HYPERION_OK) {
+    job->Discard();
+    state->deferred.Reject(MakeHyperionError(env, job->error));
+    return;
+  }
+  Napi::Value result = job->Result(env);
+  if (env.IsExceptionPending()) {
+    job->Discard();
+    state->deferred.Reject(env.GetAndClearPendingException().Value());
+    return;
+  }
+  state->deferred.Resolve(result);
+}
+
+}  // namespace
+
+Napi::Promise StartAsyncJob(Napi::Env env, std::unique_ptr<AsyncJob> job, const char *name) {
+  auto *state = new JobState(env);
+  state->job = std::move(job);
+  Napi::Promise promise = state->deferred.Promise();
+  state->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function(), name, 0, 1);
+  try {
+    std::thread([state, thread_name = std::string(name)]() {
+      pthread_setname_np(pthread_self(), thread_name.substr(0, 15).c_str());
+      hyperionClearLastError();
+      AsyncJob *job = state->job.get();
+      job->status = job->Execute();
+      if (job->status != HYPERION_OK) job->error = *hyperionGetLastError();
+      Napi::ThreadSafeFunction tsfn = state->tsfn;
+      if (tsfn.BlockingCall(state, Settle) != napi_ok) {  // the environment is closing
+        job->Discard();
+        delete state;
+      }
+      tsfn.Release();
+    }).detach();
+  } catch (const std::exception &) {
+    // std::thread failed to start: settle right here.
+    state->tsfn.Release();
+    state->job->status = HYPERION_INTERNAL;
+    Napi::Error err = Napi::Error::New(env, "could not start a native thread for the job");
+    state->deferred.Reject(err.Value());
+    delete state;
+  }
+  return promise;
+}
