@@ -260,6 +260,12 @@ hyperion_status hy_reference_forward(const hy_llama_config *c, const hy_llama_we
                              ((hy_field[]){ HY_TXT("field", !w ? "weights" : !tokens || !n_tokens ? "tokens" : "logits") }),
                              "reference forward needs weights, at least one token and an output buffer");
     if ((st = check_weights(c, w))) return st;
+    for (size_t i = 0; w->rope_freqs && i < c->rope_dim / 2; i++)
+        if (!isfinite(w->rope_freqs[i]) || w->rope_freqs[i] <= 0)
+            return HY_RAISE_WITH(HYPERION_MODEL_INVALID, NULL,
+                                 ((hy_field[]){ HY_TXT("field", "rope_freqs"), HY_NUM("index", i),
+                                                HY_NUM("value", w->rope_freqs[i]) }),
+                                 "RoPE frequency divisor %zu is %g, not a positive number", i, w->rope_freqs[i]);
     for (size_t t = 0; t < n_tokens; t++)
         if (tokens[t] < 0 || (uint32_t)tokens[t] >= c->n_vocab)
             return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL,

@@ -52,7 +52,8 @@ typedef struct hy_llama_weights_f32 {
  * hyperionAlloc (HYPERION_TAG_ACTIVATIONS) and is released before returning.
  * Errors: what hy_llama_config_validate reports; HYPERION_INVALID_ARGUMENT for
  * a NULL argument or weight, n_tokens == 0, or a token outside [0, n_vocab)
- * (fields "tokens", index, value); HYPERION_OUT_OF_MEMORY/MEMORY_LIMIT when
+ * (fields "tokens", index, value); HYPERION_MODEL_INVALID for a rope_freqs
+ * divisor that is not a positive number; HYPERION_OUT_OF_MEMORY/MEMORY_LIMIT when
  * scratch cannot be had. On error `logits` is left unspecified. */
 hyperion_status hy_reference_forward(const hy_llama_config *cfg, const hy_llama_weights_f32 *weights,
                                      const int32_t *tokens, size_t n_tokens, int all_logits, float *logits);

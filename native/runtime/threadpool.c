@@ -376,10 +376,9 @@ static hyperion_status dispatch(hy_threadpool *pool, job *j) {
     wait_for_workers(pool);
 
     int aborted = atomic_load(&pool->aborted);
-    if (percent < 100 && !aborted)
-        throttle(pool, percent, start, atomic_load(&pool->cpu_ns), active, j->abort_flag);
-    else if (percent >= 100)
-        pool->window_start_ns = 0, pool->window_busy_ns = 0;
+    /* an aborted run's CPU still counts; its flag is set, so it does not sleep */
+    if (percent < 100) throttle(pool, percent, start, atomic_load(&pool->cpu_ns), active, j->abort_flag);
+    else pool->window_start_ns = 0, pool->window_busy_ns = 0;
     pthread_mutex_unlock(&pool->run_lock);
 
     if (aborted) return HY_RAISE(HYPERION_ABORTED, NULL, "thread pool run aborted by its abort flag");

@@ -23,8 +23,9 @@
  * when all of them are done (or, after an abort, when every participant has
  * stopped).
  *
- * Control knobs, safe to change from any thread at any time; they take effect
- * at the next run (the abort flag at the next chunk):
+ * Control knobs, safe to change from any thread at any time; a new setting
+ * applies from the next run (the value of the abort flag itself is read
+ * before every chunk, so raising it stops the current run):
  *  - an abort flag, checked before every chunk;
  *  - the number of active threads (a cap <= the threads created);
  *  - a duty cycle: the pool's CPU time stays near percent% of the wall time of
@@ -72,7 +73,7 @@ typedef void (*hy_threadpool_task_fn)(void *ctx, int task, int thread_index);
 hyperion_status hy_threadpool_create(int n_threads, hy_threadpool **out);
 
 /* Stop and join the workers and release the pool. NULL is a no-op. Must not be
- * called while a run of this pool is in progress. */
+ * called while a run of this pool is in progress (nor from inside a task). */
 void hy_threadpool_free(hy_threadpool *pool);
 
 /* Threads created (the caller's slot included). */

@@ -360,6 +360,12 @@ HY_TEST(reference_rejects_bad_inputs_and_frees_its_scratch) {
     HY_CHECK_STR(hyperionGetLastError()->fields[0].text, "output");
     m.w.output = out;
 
+    float bad_freqs[3] = { 1.0f, 0.0f, 2.0f };
+    m.w.rope_freqs = bad_freqs;
+    HY_CHECK_INT(hy_reference_forward(&m.cfg, &m.w, tokens, 3, 0, logits), HYPERION_MODEL_INVALID);
+    HY_CHECK_STR(hyperionGetLastError()->fields[0].text, "rope_freqs");
+    m.w.rope_freqs = NULL;
+
     HY_CHECK_INT(hy_reference_forward(&m.cfg, &m.w, tokens, 3, 0, logits), HYPERION_OK);
     hyperionGetMemoryStats(&after);
     HY_CHECK_INT(after.active_allocations, before.active_allocations);

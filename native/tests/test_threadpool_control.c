@@ -183,27 +183,37 @@ static duty_sample measure_duty(hy_threadpool *pool, uint64_t wall_ns) {
     return d;
 }
 
-/* The throttle's promise: process CPU / (wall x threads) is 50%, unless the
- * machine is so loaded that even the time we did not sleep gave us less than
- * that ("available" = CPU / (wall - slept)), in which case it must not sleep
- * and we get what is available. The availability is measured in the same
- * interval, so other processes on the machine cannot fail the test. */
-static void check_duty(int threads, uint64_t wall_ns) {
+/* The throttle's promise: process CPU / (wall x threads) stays at 50%.
+ *  - As a limit it must hold under any load: never more than 50% + 10 points.
+ *  - Reaching 50% needs the CPU to be there: when other processes take our
+ *    cores ("available" = CPU / (wall - slept) is the share we got while not
+ *    sleeping), a correct throttle simply sleeps less and the figure drops,
+ *    and with a load that changes during the run a windowed limit cannot make
+ *    up for it later. So the lower bound is checked on an attempt where the
+ *    machine gave us at least 85% while awake; up to `attempts` are made. */
+static void check_duty(int threads, uint64_t wall_ns, int attempts) {
     hy_threadpool *pool = NULL;
     HY_REQUIRE(hy_threadpool_create(threads, &pool) == HYPERION_OK);
     duty_sample full = measure_duty(pool, 100000000ull);
     HY_REQUIRE(hy_threadpool_set_duty_cycle(pool, 50) == HYPERION_OK);
-    duty_sample half = measure_duty(pool, wall_ns);
-    HY_REQUIRE(half.cpu >= 0);
-    double ratio = half.cpu / half.wall;
-    double available = half.wall > half.slept ? half.cpu / (half.wall - half.slept) : 1.0;
-    double expected = available < 0.5 ? available : 0.5;
-    printf("    %d thread(s): unthrottled CPU/wall %.1f%%; at duty 50%%: CPU/wall %.1f%% over %.2f s "
-           "(slept %.0f%% of it, CPU available while awake %.1f%%, expected %.1f%%)\n",
-           threads, 100 * full.cpu / full.wall, 100 * ratio, half.wall / 1e9, 100 * half.slept / half.wall,
-           100 * available, 100 * expected);
-    HY_CHECK_NEAR(ratio, expected, 0.10);
-    if (available > 0.6) HY_CHECK(half.slept > 0.2 * half.wall);
+    int judged = 0;
+    for (int attempt = 1; attempt <= attempts && !judged; attempt++) {
+        duty_sample half = measure_duty(pool, wall_ns);
+        HY_REQUIRE(half.cpu >= 0);
+        double ratio = half.cpu / half.wall;
+        double available = half.wall > half.slept ? half.cpu / (half.wall - half.slept) : 1.0;
+        printf("    %d thread(s), attempt %d: unthrottled CPU/wall %.1f%%; at duty 50%%: CPU/wall %.1f%% over %.2f s "
+               "(slept %.0f%% of it, CPU available while awake %.1f%%)\n",
+               threads, attempt, 100 * full.cpu / full.wall, 100 * ratio, half.wall / 1e9,
+               100 * half.slept / half.wall, 100 * available);
+        HY_CHECK(ratio <= 0.60);
+        if (available >= 0.85) {
+            HY_CHECK_NEAR(ratio, 0.5, 0.10);
+            HY_CHECK(half.slept > 0.2 * half.wall);
+            judged = 1;
+        }
+    }
+    if (!judged) printf("    machine too loaded to check the lower bound; the upper bound held\n");
     /* back at 100% the throttle no longer sleeps */
     HY_CHECK(hy_threadpool_set_duty_cycle(pool, 100) == HYPERION_OK);
     duty_sample after = measure_duty(pool, 20000000ull);
@@ -212,8 +222,8 @@ static void check_duty(int threads, uint64_t wall_ns) {
 }
 
 HY_TEST(threadpool_duty_cycle_limits_cpu_time) {
-    check_duty(1, 1000000000ull);
-    check_duty(2, 500000000ull);
+    check_duty(1, 1000000000ull, 3);
+    check_duty(2, 500000000ull, 2);
 }
 
 HY_TEST(threadpool_abort_cuts_a_throttle_sleep_short) {
