@@ -15,6 +15,7 @@ extern "C" {
 
 struct AddonData {
   Napi::FunctionReference error_class;   // HyperionError, handed over by the TS layer
+  Napi::FunctionReference model_ctor;    // NativeModel (model.cc)
   Napi::ThreadSafeFunction error_tsfn;   // delivers C errors to the JS error callback
   Napi::ThreadSafeFunction log_tsfn;     // delivers log records to the JS log handler
   bool owns_error_callback = false;
@@ -40,5 +41,6 @@ void RegisterErrors(Napi::Env env, Napi::Object exports);
 void RegisterLogging(Napi::Env env, Napi::Object exports);
 void RegisterTesting(Napi::Env env, Napi::Object exports);
 void RegisterMemory(Napi::Env env, Napi::Object exports);
+void RegisterModel(Napi::Env env, Napi::Object exports);
 
 #endif

@@ -1,0 +1,179 @@
+// model.cc — loadModel / Model for JS: loading and evaluation run on native
+// threads of their own (AsyncJob); the JS object holds a counted reference to
+// the native model, never a raw pointer JS could see.
+#include "addon.h"
+#include "async_job.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "core/internal.h"
+#include "kernels/types.h"
+#include "runtime/model.h"
+}
+
+class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  ModelHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ModelHandle>(info) {}
+  ~ModelHandle() override {
+    if (model_) hy_model_dispose(model_);  // garbage-collected without dispose()
+  }
+  void Adopt(hy_model *model) { model_ = model; }
+  hy_model *model() const { return model_; }
+
+ private:
+  Napi::Value Info(const Napi::CallbackInfo &info);
+  Napi::Value Evaluate(const Napi::CallbackInfo &info);
+  Napi::Value Dispose(const Napi::CallbackInfo &info);
+  hy_model *model_ = nullptr;
+};
+
+// ---- loadModel(path, {threads, contextSize, batchSize}) ------------------------
+
+class LoadJob : public AsyncJob {
+ public:
+  LoadJob(std::string path, hy_model_params params, Napi::Function ctor)
+      : path_(std::move(path)), params_(params), ctor_(Napi::Persistent(ctor)) {}
+  hyperion_status Execute() override { return hy_model_load(path_.c_str(), &params_, &model_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object obj = ctor_.New({});
+    ModelHandle::Unwrap(obj)->Adopt(model_);
+    model_ = nullptr;
+    return obj;
+  }
+  void Discard() override {
+    if (model_) hy_model_dispose(model_);
+    model_ = nullptr;
+  }
+
+ private:
+  std::string path_;
+  hy_model_params params_;
+  Napi::FunctionReference ctor_;
+  hy_model *model_ = nullptr;
+};
+
+static Napi::Value LoadModel(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) return ThrowInvalidArgument(env, "path", "path must be a string");
+  hy_model_params params{};
+  if (info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    if (o.Get("threads").IsNumber()) params.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+    if (o.Get("contextSize").IsNumber()) params.context_size = o.Get("contextSize").As<Napi::Number>().Uint32Value();
+    if (o.Get("batchSize").IsNumber()) params.batch_size = o.Get("batchSize").As<Napi::Number>().Uint32Value();
+  }
+  Napi::Function model_ctor = GetAddonData(env)->model_ctor.Value();
+  return StartAsyncJob(env, std::make_unique<LoadJob>(info[0].As<Napi::String>().Utf8Value(), params, model_ctor),
+                       "hyperion-load");
+}
+
+// ---- model.info() -----------------------------------------------------------
+
+Napi::Value ModelHandle::Info(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!model_ || atomic_load(&model_->disposed)) {
+    hy_error_raise(HYPERION_DISPOSED, __FILE__, __LINE__, "load the model again", nullptr, 0, "the model has been disposed");
+    return ThrowLastError(env);
+  }
+  const hy_llama_hparams &hp = model_->llama->hp;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("architecture", hp.arch);
+  o.Set("vocabSize", hp.n_vocab);
+  o.Set("contextLength", hp.n_ctx_train);
+  o.Set("embeddingLength", hp.n_embd);
+  o.Set("layers", hp.n_layer);
+  o.Set("heads", hp.n_head);
+  o.Set("kvHeads", hp.n_head_kv);
+  o.Set("headDim", hp.head_dim);
+  o.Set("feedForwardLength", hp.n_ff);
+  o.Set("ropeFreqBase", hp.rope_freq_base);
+  o.Set("ropeScaling", hy_rope_scaling_name(hp.rope_scaling));
+  o.Set("rmsEpsilon", hp.rms_eps);
+  o.Set("tiedOutput", Napi::Boolean::New(env, hp.tied_output != 0));
+  o.Set("fileSize", (double)hy_gguf_file_size(model_->llama->gguf));
+  o.Set("threads", hy_threadpool_size(model_->pool));
+  o.Set("contextSize", model_->params.context_size);
+  o.Set("loadMs", (double)model_->load_ns / 1e6);
+  // parameters and the tensor-type histogram
+  double params = 0;
+  Napi::Object types = Napi::Object::New(env);
+  const hy_gguf *g = model_->llama->gguf;
+  for (uint64_t i = 0; i < hy_gguf_tensor_count(g); i++) {
+    const hy_tensor *t = hy_gguf_tensor_at(g, i);
+    double elems = (double)t->ne[0] * (double)t->ne[1] * (double)t->ne[2] * (double)t->ne[3];
+    params += elems;
+    const hy_type_info *ti = hy_type_get(t->type);
+    const char *name = ti ? ti->name : "unknown";
+    Napi::Object entry = types.Has(name) ? types.Get(name).As<Napi::Object>() : Napi::Object::New(env);
+    double count = entry.Has("tensors") ? entry.Get("tensors").As<Napi::Number>().DoubleValue() : 0;
+    double bytes = entry.Has("bytes") ? entry.Get("bytes").As<Napi::Number>().DoubleValue() : 0;
+    entry.Set("tensors", count + 1);
+    entry.Set("bytes", bytes + (double)t->n_bytes);
+    types.Set(name, entry);
+  }
+  o.Set("parameters", params);
+  o.Set("tensorTypes", types);
+  return o;
+}
+
+// ---- model.evaluate(Int32Array, allLogits) ------------------------------------
+
+class EvaluateJob : public AsyncJob {
+ public:
+  EvaluateJob(hy_model *model, std::vector<int32_t> tokens, bool all) : model_(model), tokens_(std::move(tokens)), all_(all) {}
+  ~EvaluateJob() override { hy_model_release(model_); }
+  hyperion_status Execute() override {
+    size_t rows = all_ ? tokens_.size() : 1;
+    logits_.resize(rows * model_->llama->hp.n_vocab);
+    return hy_model_evaluate(model_, tokens_.data(), (uint32_t)tokens_.size(), all_ ? 1 : 0, logits_.data(), nullptr);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Float32Array out = Napi::Float32Array::New(env, logits_.size());
+    std::memcpy(out.Data(), logits_.data(), logits_.size() * sizeof(float));
+    return out;
+  }
+
+ private:
+  hy_model *model_;
+  std::vector<int32_t> tokens_;
+  bool all_;
+  std::vector<float> logits_;
+};
+
+Napi::Value ModelHandle::Evaluate(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    return ThrowInvalidArgument(env, "tokens", "tokens must be an Int32Array");
+  if (!model_ || hy_model_acquire(model_) != HYPERION_OK) {
+    if (!model_) hy_error_raise(HYPERION_DISPOSED, __FILE__, __LINE__, nullptr, nullptr, 0, "the model has been disposed");
+    return ThrowLastError(env);
+  }
+  Napi::Int32Array arr = info[0].As<Napi::Int32Array>();
+  std::vector<int32_t> tokens(arr.Data(), arr.Data() + arr.ElementLength());
+  return StartAsyncJob(env, std::make_unique<EvaluateJob>(model_, std::move(tokens), info[1].ToBoolean()), "hyperion-eval");
+}
+
+Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo &info) {
+  if (model_) {
+    hy_model_dispose(model_);  // requests in flight hold their own references
+    model_ = nullptr;
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Function ModelHandle::Define(Napi::Env env) {
+  return DefineClass(env, "NativeModel",
+                     {InstanceMethod("info", &ModelHandle::Info), InstanceMethod("evaluate", &ModelHandle::Evaluate),
+                      InstanceMethod("dispose", &ModelHandle::Dispose)});
+}
+
+void RegisterModel(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = ModelHandle::Define(env);
+  GetAddonData(env)->model_ctor = Napi::Persistent(ctor);
+  exports.Set("NativeModel", ctor);
+  exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
+}

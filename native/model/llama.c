@@ -1,0 +1,490 @@
+/*
+ * llama.c — the llama-family forward pass over quantized weights.
+ *
+ * One forward pass processes a chunk of up to n_batch tokens:
+ *
+ *   x = token_embd[tokens]                               // [n, n_embd]
+ *   for each layer:
+ *     xb = rmsnorm(x) * attn_norm
+ *     q, k, v = xb Wq, xb Wk, xb Wv                      // [n, n_embd_q], [n, n_embd_kv] x2
+ *     rope(q), rope(k); store k, v in the cache at their positions
+ *     attn = softmax(q K^T / sqrt(head_dim)) V           // causal, per head (GQA)
+ *     x += attn Wo
+ *     xb = rmsnorm(x) * ffn_norm
+ *     x += (silu(xb Wgate) * (xb Wup)) Wdown
+ *   logits = (rmsnorm(x) * output_norm) Woutput
+ *
+ * Weight products quantize their input once per activation format (Q8_0 or
+ * Q8_K, see kernels/quant.h) and split output rows across the thread pool:
+ * matrix-vector kernels for one token, matrix-matrix kernels for a chunk.
+ * Attention reads the F16 cache in place, split across (token, head) pairs.
+ */
+#include "model/llama.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/quant.h"
+#include "kernels/types.h"
+#include "model/llama_config.h"
+
+/* ------------------------------------------------------------ model load */
+
+static hyperion_status check_kernels(const hy_tensor *t) {
+    return t ? hy_matmul_supported(t) : HYPERION_OK;
+}
+
+static void note_activation_row(hy_llama_model *m, const hy_tensor *t) {
+    size_t bytes = hy_activation_row_bytes(t->type, (int64_t)t->ne[0]);
+    if (bytes > m->max_activation_row_bytes) m->max_activation_row_bytes = bytes;
+}
+
+/* The hyperparameters as the reference pass's config (same facts, its names). */
+static void config_from_hparams(const hy_llama_hparams *hp, hy_llama_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->n_vocab = hp->n_vocab;
+    cfg->n_ctx_train = hp->n_ctx_train;
+    cfg->n_embd = hp->n_embd;
+    cfg->n_layer = hp->n_layer;
+    cfg->n_head = hp->n_head;
+    cfg->n_head_kv = hp->n_head_kv;
+    cfg->head_dim = hp->head_dim;
+    cfg->n_ff = hp->n_ff;
+    cfg->rms_eps = hp->rms_eps;
+    cfg->rope_freq_base = hp->rope_freq_base;
+    cfg->rope_dim = hp->n_rot;
+    cfg->rope_scaling_type = hp->rope_scaling;
+    cfg->rope_scaling_factor = hp->rope_factor;
+    cfg->rope_scaling_orig_ctx = hp->rope_orig_ctx;
+    cfg->rope_scaling_low_freq_factor = hp->rope_low_freq_factor;
+    cfg->rope_scaling_high_freq_factor = hp->rope_high_freq_factor;
+    cfg->output_tied = hp->tied_output;
+}
+
+/* The llama3 per-frequency divisors computed from metadata, when the file
+ * gives the scaling as keys instead of a rope_freqs tensor. */
+static hyperion_status build_rope_divisors(hy_llama_model *m) {
+    const hy_llama_hparams *hp = &m->hp;
+    if (hp->rope_freqs || hp->rope_scaling != HY_ROPE_SCALING_LLAMA3) return HYPERION_OK;
+    hy_llama_config cfg;
+    config_from_hparams(hp, &cfg);
+    uint32_t half = hp->n_rot / 2;
+    double *tmp = hyperionAlloc(half * sizeof(double), HYPERION_TAG_MODEL);
+    m->rope_divisors = hyperionAlloc(half * sizeof(float), HYPERION_TAG_MODEL);
+    if (!tmp || !m->rope_divisors) {
+        hyperionFree(tmp);
+        return hyperionGetLastError()->code;
+    }
+    hy_llama_rope_freq_divisors(&cfg, tmp);
+    for (uint32_t i = 0; i < half; i++) m->rope_divisors[i] = (float)tmp[i];
+    hyperionFree(tmp);
+    return HYPERION_OK;
+}
+
+hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out) {
+    *out = NULL;
+    hy_llama_model *m = hyperionCalloc(1, sizeof *m, HYPERION_TAG_MODEL);
+    if (!m) return hyperionGetLastError()->code;
+    hyperion_status s = hy_gguf_open(path, &m->gguf);
+    if (s == HYPERION_OK) s = hy_llama_hparams_read(m->gguf, &m->hp);
+    if (s == HYPERION_OK) s = hy_llama_weights_bind(m->gguf, &m->hp, &m->w);
+    if (s == HYPERION_OK) {
+        /* every weight product must have kernels; find out now, not mid-generation */
+        s = check_kernels(m->w.output);
+        for (uint32_t l = 0; s == HYPERION_OK && l < m->w.n_layer; l++) {
+            static const int products[] = { HY_L_ATTN_Q, HY_L_ATTN_K, HY_L_ATTN_V, HY_L_ATTN_OUT,
+                                            HY_L_FFN_GATE, HY_L_FFN_UP, HY_L_FFN_DOWN };
+            for (size_t i = 0; s == HYPERION_OK && i < sizeof products / sizeof products[0]; i++) {
+                const hy_tensor *t = m->w.layers[l].t[products[i]];
+                s = check_kernels(t);
+                if (s == HYPERION_OK) note_activation_row(m, t);
+            }
+        }
+        if (s == HYPERION_OK) note_activation_row(m, m->w.output);
+        if (s == HYPERION_OK && !hy_type_is_supported(m->w.token_embd->type))
+            s = HY_RAISE_WITH(HYPERION_MODEL_UNSUPPORTED, NULL,
+                              ((hy_field[]){ HY_TXT("field", "token_embd.weight"), HY_TXT("type", hy_type_get(m->w.token_embd->type)->name) }),
+                              "token_embd.weight has type %s, which this runtime cannot dequantize",
+                              hy_type_get(m->w.token_embd->type)->name);
+    }
+    if (s == HYPERION_OK) s = build_rope_divisors(m);
+    if (s != HYPERION_OK) {
+        hy_llama_model_free(m);
+        return s;
+    }
+    *out = m;
+    return HYPERION_OK;
+}
+
+void hy_llama_model_free(hy_llama_model *m) {
+    if (!m) return;
+    hy_llama_weights_free(&m->w);
+    hyperionFree(m->rope_divisors);
+    hy_gguf_close(m->gguf);
+    hyperionFree(m);
+}
+
+uint64_t hy_llama_kv_bytes(const hy_llama_hparams *hp, uint32_t n_ctx, uint32_t kv_type) {
+    uint64_t elem = kv_type == HY_TYPE_F32 ? 4 : 2;
+    return 2ull * hp->n_layer * n_ctx * hp->n_embd_kv * elem;
+}
+
+/* --------------------------------------------------------------- context */
+
+struct hy_llama_context {
+    const hy_llama_model *model;
+    hy_llama_context_params p;
+    uint32_t n_past;
+
+    /* KV cache: per layer, n_ctx rows of n_embd_kv elements of kv_type */
+    size_t kv_row_bytes;
+    uint8_t *k_cache; /* [n_layer, n_ctx, n_embd_kv] */
+    uint8_t *v_cache; /* [n_layer, n_ctx, n_embd_kv] */
+
+    /* scratch for one chunk of up to n_batch tokens */
+    float *x;      /* [n_batch, n_embd] residual stream */
+    float *xb;     /* [n_batch, n_embd] normed input / projection output */
+    float *q;      /* [n_batch, n_embd_q] */
+    float *k;      /* [n_batch, n_embd_kv] */
+    float *v;      /* [n_batch, n_embd_kv] */
+    float *attn;   /* [n_batch, n_embd_q] attention output */
+    float *hb;     /* [n_batch, n_ff] gate, then silu(gate) * up */
+    float *hb2;    /* [n_batch, n_ff] up */
+    float *rope_cos, *rope_sin; /* [n_batch, n_rot / 2] */
+    uint8_t *xq;   /* [n_batch, max_activation_row_bytes] quantized activations */
+    size_t xq_row_bytes;
+    float *scores; /* [scores_threads, n_ctx] attention scores per worker */
+    int scores_threads;
+
+    /* what xq holds now, so q/k/v (and gate/up) share one quantization */
+    const float *xq_src;
+    uint32_t xq_type;
+};
+
+uint32_t hy_llama_context_n_past(const hy_llama_context *ctx) { return ctx->n_past; }
+uint32_t hy_llama_context_n_ctx(const hy_llama_context *ctx) { return ctx->p.n_ctx; }
+
+void hy_llama_context_truncate(hy_llama_context *ctx, uint32_t n_keep) {
+    if (n_keep < ctx->n_past) ctx->n_past = n_keep;
+}
+
+static void *scratch(size_t count, size_t size, hyperion_status *s) {
+    if (*s != HYPERION_OK) return NULL;
+    void *p = hyperionCalloc(count, size, HYPERION_TAG_ACTIVATIONS);
+    if (!p) *s = hyperionGetLastError()->code;
+    return p;
+}
+
+hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_llama_context_params *params,
+                                        hy_llama_context **out) {
+    *out = NULL;
+    const hy_llama_hparams *hp = &model->hp;
+    hy_llama_context_params p = *params;
+    if (p.n_batch == 0) p.n_batch = 64;
+    if (p.kv_type == 0 && params->kv_type != HY_TYPE_F32) p.kv_type = HY_TYPE_F16;
+    uint64_t max_ctx = (uint64_t)(hp->n_ctx_train ? hp->n_ctx_train : 4096) * 8;
+    if (p.n_ctx < 1 || p.n_ctx > max_ctx || p.n_ctx > (1u << 24))
+        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "use a context size between 1 and 8 x the trained context",
+                             ((hy_field[]){ HY_TXT("field", "contextSize"), HY_NUM("value", p.n_ctx), HY_NUM("max", (double)max_ctx) }),
+                             "contextSize %u is outside 1..%llu", p.n_ctx, (unsigned long long)max_ctx);
+    if (p.n_batch > 4096)
+        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "use at most 4096",
+                             ((hy_field[]){ HY_TXT("field", "batchSize"), HY_NUM("value", p.n_batch) }),
+                             "batchSize %u is larger than 4096", p.n_batch);
+    if (p.kv_type != HY_TYPE_F16 && p.kv_type != HY_TYPE_F32)
+        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "use f16 or f32", ((hy_field[]){ HY_TXT("field", "kvType") }),
+                             "KV cache type %u is not f16 or f32", p.kv_type);
+    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+
+    hy_llama_context *c = hyperionCalloc(1, sizeof *c, HYPERION_TAG_SESSION);
+    if (!c) return hyperionGetLastError()->code;
+    c->model = model;
+    c->p = p;
+    c->kv_row_bytes = (size_t)hp->n_embd_kv * (p.kv_type == HY_TYPE_F32 ? 4 : 2);
+
+    hyperion_status s = HYPERION_OK;
+    size_t layer_bytes = c->kv_row_bytes * p.n_ctx;
+    c->k_cache = hyperionAlloc(layer_bytes * hp->n_layer, HYPERION_TAG_KV_CACHE);
+    if (!c->k_cache) s = hyperionGetLastError()->code;
+    if (s == HYPERION_OK) {
+        c->v_cache = hyperionAlloc(layer_bytes * hp->n_layer, HYPERION_TAG_KV_CACHE);
+        if (!c->v_cache) s = hyperionGetLastError()->code;
+    }
+    size_t nb = p.n_batch;
+    c->x = scratch(nb * hp->n_embd, sizeof(float), &s);
+    c->xb = scratch(nb * hp->n_embd, sizeof(float), &s);
+    c->q = scratch(nb * hp->n_embd_q, sizeof(float), &s);
+    c->k = scratch(nb * hp->n_embd_kv, sizeof(float), &s);
+    c->v = scratch(nb * hp->n_embd_kv, sizeof(float), &s);
+    c->attn = scratch(nb * hp->n_embd_q, sizeof(float), &s);
+    c->hb = scratch(nb * hp->n_ff, sizeof(float), &s);
+    c->hb2 = scratch(nb * hp->n_ff, sizeof(float), &s);
+    c->rope_cos = scratch(nb * (hp->n_rot / 2), sizeof(float), &s);
+    c->rope_sin = scratch(nb * (hp->n_rot / 2), sizeof(float), &s);
+    c->xq_row_bytes = (model->max_activation_row_bytes + 63) & ~(size_t)63;
+    c->xq = scratch(nb, c->xq_row_bytes, &s);
+    if (s != HYPERION_OK) {
+        hy_llama_context_free(c);
+        return s;
+    }
+    *out = c;
+    return HYPERION_OK;
+}
+
+void hy_llama_context_free(hy_llama_context *c) {
+    if (!c) return;
+    void *blocks[] = { c->k_cache, c->v_cache, c->x, c->xb, c->q, c->k, c->v, c->attn, c->hb, c->hb2,
+                       c->rope_cos, c->rope_sin, c->xq, c->scores };
+    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) hyperionFree(blocks[i]);
+    hyperionFree(c);
+}
+
+/* ------------------------------------------------------ parallel helpers */
+
+typedef struct pass {
+    hy_llama_context *c;
+    hy_threadpool *pool;
+    uint32_t n;        /* tokens in this chunk */
+    uint32_t pos0;     /* position of the first */
+    uint32_t layer;
+} pass;
+
+/* Quantize n rows of src (row_len floats, src_stride apart) into the format w
+ * wants, unless xq already holds exactly that. */
+typedef struct quant_job {
+    hy_llama_context *c;
+    uint32_t weight_type;
+    const float *src;
+    size_t src_stride;
+    int64_t row_len;
+} quant_job;
+
+static void quant_rows(void *arg, size_t begin, size_t end, int thread_index) {
+    (void)thread_index;
+    quant_job *j = arg;
+    for (size_t t = begin; t < end; t++)
+        hy_quantize_activations(j->weight_type, j->src + t * j->src_stride, j->c->xq + t * j->c->xq_row_bytes, j->row_len);
+}
+
+static hyperion_status prepare_input(pass *ps, const hy_tensor *w, const float *src, size_t src_stride) {
+    hy_llama_context *c = ps->c;
+    uint32_t act = hy_activation_type(w->type);
+    if (c->xq_src == src && c->xq_type == act) return HYPERION_OK;
+    quant_job j = { c, w->type, src, src_stride, (int64_t)w->ne[0] };
+    hyperion_status s = ps->n == 1 ? (quant_rows(&j, 0, 1, 0), HYPERION_OK) : hy_threadpool_for(ps->pool, ps->n, 4, quant_rows, &j);
+    if (s != HYPERION_OK) {
+        c->xq_src = NULL;
+        return s;
+    }
+    c->xq_src = src;
+    c->xq_type = act;
+    return HYPERION_OK;
+}
+
+/* The buffer xq was made from changed: forget the quantized copy. */
+static void invalidate_input(hy_llama_context *c) {
+    c->xq_src = NULL;
+}
+
+typedef struct product_job {
+    const hy_tensor *w;
+    const void *xq;
+    size_t xq_row_bytes;
+    float *y;
+    int64_t n_tokens;
+} product_job;
+
+static void product_rows(void *arg, size_t begin, size_t end, int thread_index) {
+    (void)thread_index;
+    product_job *j = arg;
+    if (j->n_tokens == 1) hy_matvec(j->w, j->xq, j->y, (int64_t)begin, (int64_t)end);
+    else hy_matmul(j->w, j->xq, j->xq_row_bytes, j->y, j->n_tokens, (int64_t)begin, (int64_t)end);
+}
+
+/* y[n, rows(w)] = src[n, ne0(w)] W^T, rows split across the pool. Chunks are
+ * multiples of 16 rows (the widest register tile) and small enough that an
+ * abort is noticed within a few milliseconds. */
+static hyperion_status product(pass *ps, const hy_tensor *w, const float *src, size_t src_stride, float *y) {
+    hyperion_status s = prepare_input(ps, w, src, src_stride);
+    if (s != HYPERION_OK) return s;
+    size_t rows = (size_t)hy_tensor_rows(w);
+    int threads = hy_threadpool_active(ps->pool);
+    size_t grain = rows / ((size_t)threads * 8);
+    grain = grain < 16 ? 16 : (grain + 15) & ~(size_t)15;
+    product_job j = { w, ps->c->xq, ps->c->xq_row_bytes, y, ps->n };
+    return ps->n == 1 ? hy_threadpool_for_static(ps->pool, rows, grain, product_rows, &j)
+                      : hy_threadpool_for(ps->pool, rows, grain, product_rows, &j);
+}
+
+/* ------------------------------------------------------------- attention */
+
+static void attention_items(void *arg, size_t begin, size_t end, int thread_index) {
+    pass *ps = arg;
+    hy_llama_context *c = ps->c;
+    const hy_llama_hparams *hp = &c->model->hp;
+    uint32_t hd = hp->head_dim;
+    uint32_t group = hp->n_head / hp->n_head_kv;
+    size_t elem = c->p.kv_type == HY_TYPE_F32 ? 4 : 2;
+    const uint8_t *k_layer = c->k_cache + (size_t)ps->layer * c->p.n_ctx * c->kv_row_bytes;
+    const uint8_t *v_layer = c->v_cache + (size_t)ps->layer * c->p.n_ctx * c->kv_row_bytes;
+    float *scores = c->scores + (size_t)thread_index * c->p.n_ctx;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (size_t item = begin; item < end; item++) {
+        uint32_t t = (uint32_t)(item / hp->n_head);
+        uint32_t h = (uint32_t)(item % hp->n_head);
+        uint32_t kvh = h / group;
+        uint32_t n_kv = ps->pos0 + t + 1; /* causal: positions 0..pos */
+        const float *q = c->q + (size_t)t * hp->n_embd_q + (size_t)h * hd;
+        hy_attn_scores(scores, q, k_layer + (size_t)kvh * hd * elem, c->p.kv_type, c->kv_row_bytes, hd, n_kv, scale);
+        hy_softmax(scores, n_kv);
+        hy_attn_values(c->attn + (size_t)t * hp->n_embd_q + (size_t)h * hd, scores, v_layer + (size_t)kvh * hd * elem,
+                       c->p.kv_type, c->kv_row_bytes, hd, n_kv);
+    }
+}
+
+static hyperion_status ensure_scores(hy_llama_context *c, int threads) {
+    if (c->scores_threads >= threads) return HYPERION_OK;
+    float *fresh = hyperionAlloc((size_t)threads * c->p.n_ctx * sizeof(float), HYPERION_TAG_ACTIVATIONS);
+    if (!fresh) return hyperionGetLastError()->code;
+    hyperionFree(c->scores);
+    c->scores = fresh;
+    c->scores_threads = threads;
+    return HYPERION_OK;
+}
+
+/* -------------------------------------------------------------- one chunk */
+
+static void rope_tables(pass *ps) {
+    hy_llama_context *c = ps->c;
+    const hy_llama_model *m = c->model;
+    const hy_llama_hparams *hp = &m->hp;
+    hy_rope_params rp = { 0 };
+    rp.freq_base = hp->rope_freq_base;
+    rp.freq_scale = hp->rope_scaling == HY_ROPE_SCALING_LINEAR ? hp->rope_freq_scale : 1.0f;
+    rp.freq_factors = hp->rope_freqs ? (const float *)hp->rope_freqs->data : m->rope_divisors;
+    rp.attn_factor = 1.0f;
+    uint32_t half = hp->n_rot / 2;
+    for (uint32_t t = 0; t < ps->n; t++)
+        hy_rope_cache(c->rope_cos + (size_t)t * half, c->rope_sin + (size_t)t * half, hp->n_rot, ps->pos0 + t, &rp);
+}
+
+static hyperion_status layer_forward(pass *ps, uint32_t l) {
+    hy_llama_context *c = ps->c;
+    const hy_llama_hparams *hp = &c->model->hp;
+    const hy_llama_layer *L = &c->model->w.layers[l];
+    const uint32_t n = ps->n, E = hp->n_embd, Q = hp->n_embd_q, KV = hp->n_embd_kv, F = hp->n_ff;
+    const uint32_t half = hp->n_rot / 2;
+    hyperion_status s;
+    ps->layer = l;
+
+    /* ---- attention block ---- */
+    for (uint32_t t = 0; t < n; t++)
+        hy_rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, L->t[HY_L_ATTN_NORM]->data, E, hp->rms_eps);
+    invalidate_input(c);
+    if ((s = product(ps, L->t[HY_L_ATTN_Q], c->xb, E, c->q))) return s;   /* [n, Q] */
+    if ((s = product(ps, L->t[HY_L_ATTN_K], c->xb, E, c->k))) return s;   /* [n, KV] */
+    if ((s = product(ps, L->t[HY_L_ATTN_V], c->xb, E, c->v))) return s;   /* [n, KV] */
+
+    uint8_t *k_layer = c->k_cache + (size_t)l * c->p.n_ctx * c->kv_row_bytes;
+    uint8_t *v_layer = c->v_cache + (size_t)l * c->p.n_ctx * c->kv_row_bytes;
+    for (uint32_t t = 0; t < n; t++) {
+        const float *cs = c->rope_cos + (size_t)t * half, *sn = c->rope_sin + (size_t)t * half;
+        hy_rope(c->q + (size_t)t * Q, hp->n_head, hp->head_dim, hp->n_rot, cs, sn);
+        hy_rope(c->k + (size_t)t * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, sn);
+        size_t row = (size_t)(ps->pos0 + t) * c->kv_row_bytes;
+        hy_kv_store(k_layer + row, c->p.kv_type, c->k + (size_t)t * KV, KV);
+        hy_kv_store(v_layer + row, c->p.kv_type, c->v + (size_t)t * KV, KV);
+    }
+    if ((s = hy_threadpool_for(ps->pool, (size_t)n * hp->n_head, 1, attention_items, ps))) return s;
+    invalidate_input(c);
+    if ((s = product(ps, L->t[HY_L_ATTN_OUT], c->attn, Q, c->xb))) return s; /* [n, E] */
+    hy_add(c->x, c->x, c->xb, (int64_t)n * E);
+
+    /* ---- feed-forward block (SwiGLU) ---- */
+    for (uint32_t t = 0; t < n; t++)
+        hy_rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, L->t[HY_L_FFN_NORM]->data, E, hp->rms_eps);
+    invalidate_input(c);
+    if ((s = product(ps, L->t[HY_L_FFN_GATE], c->xb, E, c->hb))) return s;  /* [n, F] */
+    if ((s = product(ps, L->t[HY_L_FFN_UP], c->xb, E, c->hb2))) return s;   /* [n, F] */
+    hy_silu_mul(c->hb, c->hb, c->hb2, (int64_t)n * F);
+    invalidate_input(c);
+    if ((s = product(ps, L->t[HY_L_FFN_DOWN], c->hb, F, c->xb))) return s;  /* [n, E] */
+    hy_add(c->x, c->x, c->xb, (int64_t)n * E);
+    return HYPERION_OK;
+}
+
+/* Logits for rows [first, n) of the chunk into out ([n - first, n_vocab]). */
+static hyperion_status output_forward(pass *ps, uint32_t first, float *out) {
+    hy_llama_context *c = ps->c;
+    const hy_llama_model *m = c->model;
+    const uint32_t E = m->hp.n_embd;
+    uint32_t rows = ps->n - first;
+    for (uint32_t t = 0; t < rows; t++)
+        hy_rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)(first + t) * E, m->w.output_norm->data, E, m->hp.rms_eps);
+    invalidate_input(c);
+    pass sub = *ps;
+    sub.n = rows;
+    return product(&sub, m->w.output, c->xb, E, out);
+}
+
+static hyperion_status chunk_forward(hy_llama_context *c, hy_threadpool *pool, const int32_t *tokens, uint32_t n,
+                                     float *logits, int all_logits, int is_last_chunk) {
+    const hy_llama_model *m = c->model;
+    const hy_llama_hparams *hp = &m->hp;
+    pass ps = { c, pool, n, c->n_past, 0 };
+    hyperion_status s;
+
+    for (uint32_t t = 0; t < n; t++) {
+        const hy_tensor *emb = m->w.token_embd;
+        const uint8_t *row = (const uint8_t *)emb->data + (size_t)tokens[t] * emb->row_bytes;
+        if ((s = hy_dequantize_row(emb->type, row, c->x + (size_t)t * hp->n_embd, hp->n_embd))) return s;
+    }
+    rope_tables(&ps);
+    for (uint32_t l = 0; l < hp->n_layer; l++)
+        if ((s = layer_forward(&ps, l))) return s;
+
+    if (logits && all_logits) s = output_forward(&ps, 0, logits);
+    else if (logits && is_last_chunk) s = output_forward(&ps, n - 1, logits);
+    return s;
+}
+
+hyperion_status hy_llama_decode(hy_llama_context *c, hy_threadpool *pool, const int32_t *tokens, uint32_t n,
+                                float *logits, int all_logits, const atomic_int *abort_flag) {
+    const hy_llama_hparams *hp = &c->model->hp;
+    if (n == 0)
+        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "pass at least one token", ((hy_field[]){ HY_TXT("field", "tokens") }),
+                             "no tokens to process");
+    for (uint32_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || (uint32_t)tokens[i] >= hp->n_vocab)
+            return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "token ids come from model.tokenize()",
+                                 ((hy_field[]){ HY_TXT("field", "tokens"), HY_NUM("index", i), HY_NUM("value", tokens[i]),
+                                                HY_NUM("vocabSize", hp->n_vocab) }),
+                                 "tokens[%u] = %d is outside the vocabulary (0..%u)", i, tokens[i], hp->n_vocab - 1);
+    if ((uint64_t)c->n_past + n > c->p.n_ctx)
+        return HY_RAISE_WITH(HYPERION_CONTEXT_FULL, "start a new session, reset this one, or create it with a larger contextSize",
+                             ((hy_field[]){ HY_NUM("requested", (double)c->n_past + n), HY_NUM("inUse", c->n_past),
+                                            HY_NUM("limit", c->p.n_ctx) }),
+                             "context full: %u positions in use + %u new tokens > contextSize %u", c->n_past, n, c->p.n_ctx);
+    hyperion_status s = ensure_scores(c, hy_threadpool_size(pool));
+    if (s != HYPERION_OK) return s;
+
+    hy_threadpool_set_abort(pool, abort_flag);
+    for (uint32_t done = 0; done < n;) {
+        if (abort_flag && atomic_load(abort_flag)) {
+            s = HY_RAISE(HYPERION_ABORTED, NULL, "aborted after %u of %u tokens", done, n);
+            break;
+        }
+        uint32_t chunk = n - done < c->p.n_batch ? n - done : c->p.n_batch;
+        float *out = logits && all_logits ? logits + (size_t)done * hp->n_vocab : logits;
+        s = chunk_forward(c, pool, tokens + done, chunk, out, all_logits, done + chunk == n);
+        if (s != HYPERION_OK) break;
+        c->n_past += chunk;
+        done += chunk;
+    }
+    hy_threadpool_set_abort(pool, NULL);
+    if (s == HYPERION_ABORTED && hyperionGetLastError()->code != HYPERION_ABORTED)
+        HY_RAISE(HYPERION_ABORTED, NULL, "aborted while processing tokens");
+    return s;
+}

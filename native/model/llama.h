@@ -1,0 +1,69 @@
+/*
+ * llama.h — the llama-family graph (internal): a loaded model (read-only
+ * weights in the GGUF mapping, shared by every context) and contexts (a KV
+ * cache and scratch activations each) that process tokens.
+ *
+ * Covers Llama 2 and 3, TinyLlama, SmolLM and Mistral-style files: RMSNorm,
+ * RoPE (normal/adjacent-pair mode; linear and llama3 scaling), grouped-query
+ * attention over an F16 (or F32) KV cache read in place, SwiGLU feed-forward,
+ * tied embeddings when output.weight is absent.
+ */
+#ifndef HYPERION_LLAMA_H
+#define HYPERION_LLAMA_H
+
+#include <stdatomic.h>
+
+#include "model/gguf.h"
+#include "model/llama_hparams.h"
+#include "runtime/threadpool.h"
+
+typedef struct hy_llama_model {
+    hy_gguf *gguf;            /* owns the read-only mapping */
+    hy_llama_hparams hp;
+    hy_llama_weights w;
+    float *rope_divisors;     /* [n_rot / 2] llama3 frequency divisors, or NULL */
+    size_t max_activation_row_bytes; /* largest quantized activation row any weight needs */
+} hy_llama_model;
+
+/* Open, validate and bind a llama-family GGUF file. Errors from the reader
+ * (HYPERION_IO, HYPERION_MODEL_INVALID, HYPERION_MODEL_UNSUPPORTED) or a
+ * weight type without kernels (HYPERION_MODEL_UNSUPPORTED naming the tensor). */
+hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out);
+void hy_llama_model_free(hy_llama_model *model);
+
+/* Bytes of KV cache one context of n_ctx positions needs (F16 cache). */
+uint64_t hy_llama_kv_bytes(const hy_llama_hparams *hp, uint32_t n_ctx, uint32_t kv_type);
+
+typedef struct hy_llama_context hy_llama_context;
+
+typedef struct hy_llama_context_params {
+    uint32_t n_ctx;        /* positions the KV cache holds (1 .. n_ctx_train * 8) */
+    uint32_t n_batch;      /* tokens processed per forward pass (prompt chunks); default 64 */
+    uint32_t kv_type;      /* HY_TYPE_F16 (default) or HY_TYPE_F32 */
+} hy_llama_context_params;
+
+/* A context (a KV cache plus scratch buffers) for `model`, which must outlive
+ * it. Memory: HYPERION_TAG_KV_CACHE and HYPERION_TAG_ACTIVATIONS blocks;
+ * HYPERION_MEMORY_LIMIT when they do not fit. */
+hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_llama_context_params *params,
+                                        hy_llama_context **out);
+void hy_llama_context_free(hy_llama_context *ctx);
+
+/* Positions already in the cache. */
+uint32_t hy_llama_context_n_past(const hy_llama_context *ctx);
+uint32_t hy_llama_context_n_ctx(const hy_llama_context *ctx);
+
+/* Forget the cache (the next token is at position 0), or keep its first n. */
+void hy_llama_context_truncate(hy_llama_context *ctx, uint32_t n_keep);
+
+/* Process tokens at positions n_past .. n_past + n - 1 in chunks of n_batch,
+ * on `pool`. logits: when all_logits, n rows of n_vocab floats; else the
+ * last token's row only; may be NULL for none. Ids are checked against the
+ * vocabulary (HYPERION_INVALID_ARGUMENT naming the index), the cache against
+ * n_ctx (HYPERION_CONTEXT_FULL). `abort_flag` (may be NULL) is polled between
+ * work chunks: when it turns non-zero the call returns HYPERION_ABORTED within
+ * milliseconds, and the positions of the unfinished chunk are not kept. */
+hyperion_status hy_llama_decode(hy_llama_context *ctx, hy_threadpool *pool, const int32_t *tokens, uint32_t n,
+                                float *logits, int all_logits, const atomic_int *abort_flag);
+
+#endif
