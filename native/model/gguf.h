@@ -52,6 +52,9 @@ typedef enum hy_gguf_type {
 /* "uint8" ... "float64"; "unknown" outside the enum. Static string. */
 const char *hy_gguf_type_name(uint32_t type);
 
+/* "f32, f16, ..." — the tensor types this runtime computes with (for messages). */
+void hy_gguf_supported_type_names(char *buf, size_t size);
+
 /* Bytes of one value of a fixed-size type; 0 for string, array and unknown. */
 size_t hy_gguf_type_size(uint32_t type);
 
@@ -156,7 +159,9 @@ double hy_gguf_array_number(const hy_gguf_kv *kv, uint64_t i);
 uint64_t hy_gguf_tensor_count(const hy_gguf *g);
 const hy_tensor *hy_gguf_tensor_at(const hy_gguf *g, uint64_t i);      /* file order; NULL past the end */
 const hy_tensor *hy_gguf_find_tensor(const hy_gguf *g, const char *name); /* NULL when absent */
-/* Absolute file offset of tensor i's info record (for messages). */
+/* Absolute file offsets of tensor i's info record and of its type field (for
+ * messages); 0 past the end. */
 uint64_t hy_gguf_tensor_info_offset(const hy_gguf *g, uint64_t i);
+uint64_t hy_gguf_tensor_type_offset(const hy_gguf *g, uint64_t i);
 
 #endif

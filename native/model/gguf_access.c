@@ -298,3 +298,7 @@ const hy_tensor *hy_gguf_find_tensor(const hy_gguf *g, const char *name) {
 uint64_t hy_gguf_tensor_info_offset(const hy_gguf *g, uint64_t i) {
     return i < g->n_tensors ? g->tinfo[i].info_offset : 0;
 }
+
+uint64_t hy_gguf_tensor_type_offset(const hy_gguf *g, uint64_t i) {
+    return i < g->n_tensors ? g->tinfo[i].offset_pos - 4 : 0; /* the type precedes the offset */
+}

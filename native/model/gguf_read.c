@@ -445,8 +445,7 @@ static hyperion_status build_names(hy_gguf *g) {
     return HYPERION_OK;
 }
 
-/* A list of the supported type names for suggestions: "f32, f16, ...". */
-static void supported_types(char *buf, size_t size) {
+void hy_gguf_supported_type_names(char *buf, size_t size) {
     size_t o = 0;
     buf[0] = '\0';
     for (uint32_t id = 0; id < HY_TYPE_ID_LIMIT; id++) {
@@ -481,7 +480,7 @@ static hyperion_status parse(hy_gguf *g, uint32_t flags) {
         const hy_tensor *t = &g->tensors[p.first_unsupported];
         char field[64], types[160], suggestion[256];
         snprintf(field, sizeof field, "tensor_infos[%lld].type", (long long)p.first_unsupported);
-        supported_types(types, sizeof types);
+        hy_gguf_supported_type_names(types, sizeof types);
         snprintf(suggestion, sizeof suggestion, "use a file quantized to a supported type (%s)", types);
         uint64_t type_pos = g->tinfo[p.first_unsupported].offset_pos - 4;
         return hy_gguf_fail(g, HYPERION_MODEL_UNSUPPORTED, field, type_pos, suggestion,

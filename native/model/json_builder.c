@@ -159,6 +159,11 @@ void hy_json_null(hy_json *j) {
     raw(j, "null", 4);
 }
 
+void hy_json_raw_value(hy_json *j, const char *json, size_t len) {
+    before_value(j);
+    raw(j, json, len);
+}
+
 void hy_json_kv_string(hy_json *j, const char *key, const char *text) { hy_json_key(j, key); hy_json_string(j, text); }
 void hy_json_kv_u64(hy_json *j, const char *key, uint64_t v) { hy_json_key(j, key); hy_json_u64(j, v); }
 void hy_json_kv_i64(hy_json *j, const char *key, int64_t v) { hy_json_key(j, key); hy_json_i64(j, v); }

@@ -52,6 +52,9 @@ void hy_json_f64(hy_json *j, double v);
 void hy_json_bool(hy_json *j, int v);
 void hy_json_null(hy_json *j);
 
+/* A finished JSON document (from hy_json_finish) inserted as one value. */
+void hy_json_raw_value(hy_json *j, const char *json, size_t len);
+
 /* key + value in one call */
 void hy_json_kv_string(hy_json *j, const char *key, const char *text);
 void hy_json_kv_u64(hy_json *j, const char *key, uint64_t v);
