@@ -136,27 +136,36 @@ static hyperion_status describe(hy_json *j, hy_json *p, uint32_t *n_problems, co
     hy_json_key(j, "name");
     string_value(j, g, HY_KEY_NAME);
 
+    /* the llama metadata may read well even when the weights do not match it
+     * (or are absent, in a vocabulary-only file): describe what was read */
     hy_llama_hparams hp;
-    hyperion_status s = hy_llama_hparams_read(g, &hp);
-    if (!s) s = hy_llama_weights_bind(g, &hp, NULL);
-    if (s == HYPERION_OUT_OF_MEMORY || s == HYPERION_MEMORY_LIMIT) return s;
-    if (s) {
+    hyperion_status read = hy_llama_hparams_read(g, &hp), bind = HYPERION_OK;
+    if (read == HYPERION_OUT_OF_MEMORY || read == HYPERION_MEMORY_LIMIT) return read;
+    if (read) {
+        hy_report_problem_from_error(p);
+        (*n_problems)++;
+    } else if (hy_gguf_tensor_count(g) == 0) {
+        bind = HYPERION_MODEL_INVALID;
+        hy_report_no_tensors(p);
+        (*n_problems)++;
+    } else if ((bind = hy_llama_weights_bind(g, &hp, NULL))) {
+        if (bind == HYPERION_OUT_OF_MEMORY || bind == HYPERION_MEMORY_LIMIT) return bind;
         hy_report_problem_from_error(p);
         (*n_problems)++;
     }
     int types_ok = 1;
     for (uint64_t i = 0; i < hy_gguf_tensor_count(g); i++) types_ok &= hy_type_get(hy_gguf_tensor_at(g, i)->type)->supported;
-    hy_json_kv_bool(j, "supported", !s && types_ok && hy_gguf_tensor_count(g) > 0);
+    hy_json_kv_bool(j, "supported", !read && !bind && types_ok);
     tensor_summary(j, g);
 
     hy_json_key(j, "vocab_size");
     const hy_gguf_kv *tokens = hy_gguf_find(g, HY_KEY_TOKENS);
-    if (!s && hp.n_vocab) hy_json_u64(j, hp.n_vocab);
+    if (!read && hp.n_vocab) hy_json_u64(j, hp.n_vocab);
     else if (tokens && tokens->type == HY_GGUF_ARRAY) hy_json_u64(j, tokens->count);
     else hy_json_null(j);
     hy_json_key(j, "tokenizer_model");
     string_value(j, g, HY_KEY_TOKENIZER_MODEL);
-    if (s) nulls(j, llama_keys, sizeof llama_keys / sizeof llama_keys[0]);
+    if (read) nulls(j, llama_keys, sizeof llama_keys / sizeof llama_keys[0]);
     else llama_section(j, g, &hp, context_size);
     return HYPERION_OK;
 }

@@ -29,6 +29,12 @@ void hy_report_problem_from_error(hy_json *j) {
     hy_report_problem(j, e->code, field, offset, e->message, e->suggestion);
 }
 
+void hy_report_no_tensors(hy_json *j) {
+    hy_report_problem(j, HYPERION_MODEL_INVALID, "tensor_count", 8,
+                      "the file holds no tensors (a vocabulary-only file?): there is no model to run",
+                      "use a complete model file");
+}
+
 void hy_report_reader_warnings(hy_json *j, const hy_gguf *g) {
     for (uint32_t i = 0; i < hy_gguf_warning_count(g); i++) {
         const hy_gguf_note *n = hy_gguf_warning_at(g, i);

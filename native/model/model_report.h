@@ -15,6 +15,9 @@ void hy_report_problem_from_error(hy_json *j);
 void hy_report_problem(hy_json *j, hyperion_status code, const char *field, int64_t offset, const char *message,
                        const char *suggestion);
 
+/* Append the problem of a file without tensors (vocabulary-only files). */
+void hy_report_no_tensors(hy_json *j);
+
 /* Append the reader's warnings (objects with field, offset, message) to the
  * open array. */
 void hy_report_reader_warnings(hy_json *j, const hy_gguf *g);

@@ -107,9 +107,7 @@ static hyperion_status warn_unused(report *r, const hy_gguf *g, const hy_llama_w
 /* The llama checks: metadata, then tensor shapes, then unused tensors. */
 static hyperion_status check_model(report *r, const hy_gguf *g) {
     if (hy_gguf_tensor_count(g) == 0) {
-        hy_report_problem(&r->problems, HYPERION_MODEL_INVALID, "tensor_count", 8,
-                          "the file holds no tensors (a vocabulary-only file?): there is no model to run",
-                          "use a complete model file");
+        hy_report_no_tensors(&r->problems);
         r->n_problems++;
         return HYPERION_OK;
     }
