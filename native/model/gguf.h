@@ -67,7 +67,8 @@ typedef struct hy_gguf_kv {
     uint64_t count;           /* arrays: element count; otherwise 1 */
     const uint8_t *value;     /* scalars: the value bytes (strings: the text, not NUL-terminated);
                                * arrays: the first element (unaligned: read with memcpy) */
-    uint64_t value_len;       /* strings: text length in bytes; fixed types: size; arrays: bytes of all elements */
+    uint64_t value_len;       /* strings: text length in bytes; fixed types: their size; arrays: bytes
+                               * of all elements as stored (string arrays: with their length prefixes) */
     uint64_t offset;          /* absolute file offset of the pair (its key length) */
     uint64_t value_offset;    /* absolute file offset of the value (arrays: of the first element) */
     const uint64_t *str_offsets; /* string arrays: absolute offset of each element's length prefix */

@@ -1,6 +1,7 @@
 /*
- * gguf_internal.h — the hy_gguf structure, shared by the reader (gguf_read.c,
- * gguf_check.c) and the accessors (gguf_access.c). Nothing else includes it.
+ * gguf_internal.h — the hy_gguf structure, shared by the reader (gguf_open.c,
+ * gguf_read.c, gguf_check.c), the accessors (gguf_access.c) and the writer
+ * (for its UTF-8 check). Nothing outside native/model/gguf_* includes it.
  */
 #ifndef HYPERION_MODEL_GGUF_INTERNAL_H
 #define HYPERION_MODEL_GGUF_INTERNAL_H
@@ -42,6 +43,10 @@ struct hy_gguf {
     uint32_t n_warnings;
     uint32_t warnings_dropped;
 };
+
+/* Parse and validate g->base[0 .. g->size) into g (gguf_read.c). On failure
+ * the caller releases g with hy_gguf_close; the error record says why. */
+hyperion_status hy_gguf_parse(hy_gguf *g, uint32_t flags);
 
 /* FNV-1a over bytes: the hash of the key and tensor-name tables. */
 uint64_t hy_gguf_hash(const void *data, size_t len);

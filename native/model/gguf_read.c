@@ -1,8 +1,8 @@
 /*
- * gguf_read.c — opening a GGUF file: the mapping, then one forward walk over
- * the header, the metadata pairs and the tensor infos that checks every field
- * before it is used. The data-section checks and the lookup tables live in
- * gguf_check.c; the accessors in gguf_access.c.
+ * gguf_read.c — parsing a GGUF file: one forward walk over the header, the
+ * metadata pairs and the tensor infos that checks every field before it is
+ * used. The mapping is made in gguf_open.c; the data-section checks and the
+ * lookup tables live in gguf_check.c; the accessors in gguf_access.c.
  *
  * Every read goes through the cursor helpers below, which check the bytes are
  * there first; lengths and counts are compared with the bytes left before
@@ -14,13 +14,8 @@
 #include "core/internal.h"
 #include "kernels/types.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Smallest possible encodings, used to bound counts by the bytes left:
  * a pair is key length (8) + one key byte + type (4) + a one-byte value;
@@ -457,9 +452,9 @@ void hy_gguf_supported_type_names(char *buf, size_t size) {
     }
 }
 
-/* ------------------------------------------------------------------ open */
+/* ------------------------------------------------------------------ parse */
 
-static hyperion_status parse(hy_gguf *g, uint32_t flags) {
+hyperion_status hy_gguf_parse(hy_gguf *g, uint32_t flags) {
     parser p = { .g = g, .b = g->base, .size = g->size, .first_unsupported = -1 };
     hyperion_status s;
     uint64_t n_tensors = 0, n_kv = 0;
@@ -476,6 +471,13 @@ static hyperion_status parse(hy_gguf *g, uint32_t flags) {
 
     if (!hy_gguf_find(g, "general.architecture"))
         hy_gguf_add_warning(g, "kv", 24, "no general.architecture key");
+    /* the spec requires the quantization version in files with quantized tensors */
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        if (hy_type_get(g->tensors[i].type)->block_size == 1) continue;
+        if (!hy_gguf_find(g, "general.quantization_version"))
+            hy_gguf_add_warning(g, "kv", 24, "quantized tensors but no general.quantization_version key");
+        break;
+    }
     if (p.first_unsupported >= 0 && !(flags & HY_GGUF_ALLOW_UNSUPPORTED_TYPES)) {
         const hy_tensor *t = &g->tensors[p.first_unsupported];
         char field[64], types[160], suggestion[256];
@@ -488,112 +490,4 @@ static hyperion_status parse(hy_gguf *g, uint32_t flags) {
                             hy_type_get(t->type)->name);
     }
     return HYPERION_OK;
-}
-
-static char *copy_path(const char *path) {
-    size_t n = strlen(path);
-    char *c = hyperionAlloc(n + 1, HYPERION_TAG_MODEL);
-    if (c) memcpy(c, path, n + 1);
-    return c;
-}
-
-static hyperion_status finish_open(hy_gguf *g, uint32_t flags, hy_gguf **out) {
-    hyperion_status s = parse(g, flags);
-    if (s) {
-        hy_gguf_close(g); /* raises nothing: the error record still says why */
-        return s;
-    }
-    *out = g;
-    return HYPERION_OK;
-}
-
-hyperion_status hy_gguf_open(const char *path, hy_gguf **out) {
-    return hy_gguf_open_ex(path, 0, out);
-}
-
-hyperion_status hy_gguf_open_ex(const char *path, uint32_t flags, hy_gguf **out) {
-    if (out) *out = NULL;
-    if (!path || !out)
-        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", path ? "out" : "path") }),
-                             "hy_gguf_open: %s is NULL", path ? "out" : "path");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return HY_RAISE_WITH(HYPERION_IO, e == ENOENT ? "check the path" : NULL,
-                             ((hy_field[]){ HY_TXT("path", path), HY_NUM("errno", e) }), "cannot open %s: %s", path,
-                             strerror(e));
-    }
-    struct stat st;
-    int stat_failed = fstat(fd, &st) != 0;
-    if (stat_failed || !S_ISREG(st.st_mode)) {
-        int e = errno;
-        close(fd);
-        return HY_RAISE_WITH(HYPERION_IO, "give the path of a .gguf file", ((hy_field[]){ HY_TXT("path", path) }),
-                             "cannot read %s: %s", path, stat_failed ? strerror(e) : "not a regular file");
-    }
-    hy_gguf *g = hyperionCalloc(1, sizeof *g, HYPERION_TAG_MODEL);
-    if (!g) {
-        close(fd);
-        return hyperionGetLastError()->code;
-    }
-    g->path = copy_path(path);
-    if (!g->path) {
-        close(fd);
-        hyperion_status s = hyperionGetLastError()->code;
-        hyperionFree(g);
-        return s;
-    }
-    g->size = (uint64_t)st.st_size;
-    if (g->size > 0) {
-        void *m = mmap(NULL, (size_t)g->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            hy_gguf_close(g);
-            return HY_RAISE_WITH(HYPERION_IO, NULL, ((hy_field[]){ HY_TXT("path", path), HY_NUM("errno", e) }),
-                                 "cannot map %s (%llu bytes): %s", path, (unsigned long long)st.st_size, strerror(e));
-        }
-        g->base = m;
-        g->mapped = 1;
-        hyperionNoteMappedBytes((int64_t)g->size);
-    }
-    close(fd);
-    return finish_open(g, flags, out);
-}
-
-hyperion_status hy_gguf_open_memory(const void *data, size_t size, const char *name, uint32_t flags,
-                                    hy_gguf **out) {
-    if (out) *out = NULL;
-    if ((!data && size) || !out)
-        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", out ? "data" : "out") }),
-                             "hy_gguf_open_memory: %s is NULL", out ? "data" : "out");
-    hy_gguf *g = hyperionCalloc(1, sizeof *g, HYPERION_TAG_MODEL);
-    if (!g) return hyperionGetLastError()->code;
-    g->path = copy_path(name ? name : "(memory)");
-    if (!g->path) {
-        hyperion_status s = hyperionGetLastError()->code;
-        hyperionFree(g);
-        return s;
-    }
-    g->base = data;
-    g->size = size;
-    return finish_open(g, flags, out);
-}
-
-void hy_gguf_close(hy_gguf *g) {
-    if (!g) return;
-    for (uint64_t i = 0; i < g->n_kv; i++) hyperionFree((void *)g->kv[i].str_offsets);
-    hyperionFree(g->kv);
-    hyperionFree(g->tensors);
-    hyperionFree(g->tinfo);
-    hyperionFree(g->names);
-    hyperionFree(g->kv_hash);
-    hyperionFree(g->tensor_hash);
-    hyperionFree(g->warnings);
-    if (g->mapped) {
-        munmap((void *)g->base, (size_t)g->size);
-        hyperionNoteMappedBytes(-(int64_t)g->size);
-    }
-    hyperionFree(g->path);
-    hyperionFree(g);
 }

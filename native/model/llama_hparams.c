@@ -13,15 +13,15 @@
 #include <string.h>
 
 const char *const hy_llama_layer_tensor_format[HY_L_COUNT] = {
-    [HY_L_ATTN_NORM] = "blk.%u.attn_norm.weight",
-    [HY_L_ATTN_Q] = "blk.%u.attn_q.weight",
-    [HY_L_ATTN_K] = "blk.%u.attn_k.weight",
-    [HY_L_ATTN_V] = "blk.%u.attn_v.weight",
-    [HY_L_ATTN_OUTPUT] = "blk.%u.attn_output.weight",
-    [HY_L_FFN_NORM] = "blk.%u.ffn_norm.weight",
-    [HY_L_FFN_GATE] = "blk.%u.ffn_gate.weight",
-    [HY_L_FFN_UP] = "blk.%u.ffn_up.weight",
-    [HY_L_FFN_DOWN] = "blk.%u.ffn_down.weight",
+    [HY_L_ATTN_NORM] = HY_TENSOR_ATTN_NORM,
+    [HY_L_ATTN_Q] = HY_TENSOR_ATTN_Q,
+    [HY_L_ATTN_K] = HY_TENSOR_ATTN_K,
+    [HY_L_ATTN_V] = HY_TENSOR_ATTN_V,
+    [HY_L_ATTN_OUTPUT] = HY_TENSOR_ATTN_OUTPUT,
+    [HY_L_FFN_NORM] = HY_TENSOR_FFN_NORM,
+    [HY_L_FFN_GATE] = HY_TENSOR_FFN_GATE,
+    [HY_L_FFN_UP] = HY_TENSOR_FFN_UP,
+    [HY_L_FFN_DOWN] = HY_TENSOR_FFN_DOWN,
 };
 
 const char *hy_rope_scaling_name(hy_rope_scaling s) {

@@ -43,21 +43,32 @@
 #define HY_TENSOR_OUTPUT "output.weight"             /* [n_embd, n_vocab]; absent: tied to token_embd */
 #define HY_TENSOR_ROPE_FREQS "rope_freqs.weight"     /* [n_rot / 2] F32: llama3 frequency factors */
 
-/* ---- per-layer tensors (index with hy_llama_layer_tensor) */
+/* ---- per-layer tensors: printf formats taking the layer index */
+#define HY_TENSOR_ATTN_NORM "blk.%u.attn_norm.weight"     /* [n_embd] */
+#define HY_TENSOR_ATTN_Q "blk.%u.attn_q.weight"           /* [n_embd, n_head * head_dim] */
+#define HY_TENSOR_ATTN_K "blk.%u.attn_k.weight"           /* [n_embd, n_head_kv * head_dim] */
+#define HY_TENSOR_ATTN_V "blk.%u.attn_v.weight"           /* [n_embd, n_head_kv * head_dim] */
+#define HY_TENSOR_ATTN_OUTPUT "blk.%u.attn_output.weight" /* [n_head * head_dim, n_embd] */
+#define HY_TENSOR_FFN_NORM "blk.%u.ffn_norm.weight"       /* [n_embd] */
+#define HY_TENSOR_FFN_GATE "blk.%u.ffn_gate.weight"       /* [n_embd, n_ff] */
+#define HY_TENSOR_FFN_UP "blk.%u.ffn_up.weight"           /* [n_embd, n_ff] */
+#define HY_TENSOR_FFN_DOWN "blk.%u.ffn_down.weight"       /* [n_ff, n_embd] */
+
+/* The per-layer tensors as an index (hy_llama_layer.t[], the format table). */
 typedef enum hy_llama_layer_tensor {
-    HY_L_ATTN_NORM,   /* "blk.%u.attn_norm.weight"   [n_embd] */
-    HY_L_ATTN_Q,      /* "blk.%u.attn_q.weight"      [n_embd, n_head * head_dim] */
-    HY_L_ATTN_K,      /* "blk.%u.attn_k.weight"      [n_embd, n_head_kv * head_dim] */
-    HY_L_ATTN_V,      /* "blk.%u.attn_v.weight"      [n_embd, n_head_kv * head_dim] */
-    HY_L_ATTN_OUTPUT, /* "blk.%u.attn_output.weight" [n_head * head_dim, n_embd] */
-    HY_L_FFN_NORM,    /* "blk.%u.ffn_norm.weight"    [n_embd] */
-    HY_L_FFN_GATE,    /* "blk.%u.ffn_gate.weight"    [n_embd, n_ff] */
-    HY_L_FFN_UP,      /* "blk.%u.ffn_up.weight"      [n_embd, n_ff] */
-    HY_L_FFN_DOWN,    /* "blk.%u.ffn_down.weight"    [n_ff, n_embd] */
+    HY_L_ATTN_NORM,
+    HY_L_ATTN_Q,
+    HY_L_ATTN_K,
+    HY_L_ATTN_V,
+    HY_L_ATTN_OUTPUT,
+    HY_L_FFN_NORM,
+    HY_L_FFN_GATE,
+    HY_L_FFN_UP,
+    HY_L_FFN_DOWN,
     HY_L_COUNT
 } hy_llama_layer_tensor;
 
-/* printf formats of the per-layer tensor names, indexed by hy_llama_layer_tensor. */
+/* The HY_TENSOR_* per-layer formats, indexed by hy_llama_layer_tensor (llama_hparams.c). */
 extern const char *const hy_llama_layer_tensor_format[HY_L_COUNT];
 
 #endif

@@ -240,10 +240,12 @@ HY_TEST(gguf_writer_round_trips_in_memory_with_custom_alignment) {
     HY_REQUIRE(hy_gguf_open_memory(bytes, size, "memory.gguf", 0, &g) == HYPERION_OK);
     check_every_type(g);
     check_tensors(g, 64);
-    /* the legal oddities are noted: "a\0b" holds a NUL, and there is no architecture */
-    HY_REQUIRE(hy_gguf_warning_count(g) == 2);
+    /* the legal oddities are noted: "a\0b" holds a NUL, there is no architecture,
+     * and a q8_0 tensor without general.quantization_version */
+    HY_REQUIRE(hy_gguf_warning_count(g) == 3);
     HY_CHECK_STR(hy_gguf_warning_at(g, 0)->field, "kv[13].value");
     HY_CHECK(strstr(hy_gguf_warning_at(g, 1)->message, "general.architecture") != NULL);
+    HY_CHECK(strstr(hy_gguf_warning_at(g, 2)->message, "quantization_version") != NULL);
     hy_gguf_close(g);
     hyperionFree(bytes);
     HY_CHECK_INT(gguf_test_live_blocks(), live);
