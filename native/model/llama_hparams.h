@@ -9,17 +9,15 @@
 #ifndef HYPERION_MODEL_LLAMA_HPARAMS_H
 #define HYPERION_MODEL_LLAMA_HPARAMS_H
 
+#include "model/llama_config.h"
 #include <stdint.h>
 
 #include "hyperion.h"
 #include "model/gguf.h"
 #include "model/llama_names.h"
 
-typedef enum hy_rope_scaling {
-    HY_ROPE_SCALING_NONE = 0,
-    HY_ROPE_SCALING_LINEAR = 1,   /* positions divided by factor */
-    HY_ROPE_SCALING_LLAMA3 = 2,   /* per-frequency factors: rope_freqs tensor, or from low/high factors */
-} hy_rope_scaling;
+/* The rope scaling kinds are the reference config's (model/llama_config.h). */
+typedef hy_rope_scaling_type hy_rope_scaling;
 
 typedef struct hy_llama_hparams {
     char arch[32];               /* "llama" or "mistral" */
