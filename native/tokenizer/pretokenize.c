@@ -33,15 +33,20 @@ static int is_other(const text_view *v, size_t i) { return i < v->end && v->fl[i
 static int is_cp(const text_view *v, size_t i, uint32_t c) { return i < v->end && v->cp[i] == c; }
 static int is_newline(const text_view *v, size_t i) { return is_cp(v, i, '\r') || is_cp(v, i, '\n'); }
 
-static uint32_t ascii_lower(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+/* Case folding as far as the contractions need it: ASCII, and U+017F (long s)
+ * which folds to 's' under Unicode (?i) matching. */
+static uint32_t fold(uint32_t c) {
+    if (c >= 'A' && c <= 'Z') return c + 32;
+    return c == 0x17F ? 's' : c;
+}
 
-/* 's|'t|'re|'ve|'m|'ll|'d, optionally ignoring ASCII case; 0 = no match. */
+/* 's|'t|'re|'ve|'m|'ll|'d, optionally ignoring case; 0 = no match. */
 static size_t match_contraction(const text_view *v, size_t pos, int ignore_case) {
     if (!is_cp(v, pos, '\'') || pos + 1 >= v->end) return 0;
     uint32_t a = v->cp[pos + 1], b = pos + 2 < v->end ? v->cp[pos + 2] : 0;
     if (ignore_case) {
-        a = ascii_lower(a);
-        b = ascii_lower(b);
+        a = fold(a);
+        b = fold(b);
     }
     if (a == 's' || a == 't' || a == 'm' || a == 'd') return pos + 2;
     if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return pos + 3;
