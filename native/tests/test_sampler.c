@@ -24,7 +24,8 @@ static hy_sampler_options plain(float temperature) {
     return o;
 }
 
-/* Sample once and report the draw probability of every token (by id). */
+/* Sample once and report the draw probability of every token (by id). The
+ * result's candidates are copied out before the sampler goes. */
 static int draw_probs(const hy_sampler_options *o, const float *logits, uint32_t n, double *probs,
                       hy_sample_result *res) {
     hy_sampler *s = NULL;
@@ -34,7 +35,12 @@ static int draw_probs(const hy_sampler_options *o, const float *logits, uint32_t
     for (uint32_t i = 0; i < n; i++) probs[i] = -1;  // -1: not among the candidates
     if (ok)
         for (uint32_t k = 0; k < r.n_candidates; k++) probs[r.candidates[k].token] = r.candidates[k].probability;
-    if (res) *res = r;
+    if (res) {
+        static hy_sample_candidate copy[HY_SAMPLER_MAX_CANDIDATES];
+        *res = r;
+        if (ok && r.n_candidates) memcpy(copy, r.candidates, r.n_candidates * sizeof *copy);
+        res->candidates = copy;
+    }
     hy_sampler_free(s);
     return ok;
 }
