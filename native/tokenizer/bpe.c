@@ -14,8 +14,6 @@
 #include "tokenizer/tokenizer_internal.h"
 #include "tokenizer/unicode.h"
 
-size_t hy_bpe_symbol_size(void) { return sizeof(hy_sym); }
-
 static int bpe_pair_score(const void *ctx, const char *text, const hy_sym *l, const hy_sym *r, double *key) {
     const hy_tokenizer *t = ctx;
     hy_span parts[3] = { { text + l->start, l->len }, { " ", 1 }, { text + r->start, r->len } };
@@ -89,10 +87,18 @@ static hyperion_status bpe_word(const hy_tokenizer *t, const char *word, size_t 
 hyperion_status hy_bpe_tokenize(const hy_tokenizer *t, const char *text, size_t len, size_t at,
                                 hy_tok_scratch *scratch, hy_tok_out *out) {
     size_t n_words = hy_pretokenize(t->pre, text, len, scratch);
-    size_t begin = 0;
+    size_t begin = 0, longest = 0;
+    for (size_t w = 0; w < n_words; w++) {
+        size_t bytes = scratch->offs[scratch->ends[w]] - scratch->offs[begin];
+        if (bytes > longest) longest = bytes;
+        begin = scratch->ends[w];
+    }
+    hyperion_status st = hy_tok_scratch_reserve(scratch, longest);
+    if (st != HYPERION_OK) return st;
+    begin = 0;
     for (size_t w = 0; w < n_words; w++) {
         size_t b0 = scratch->offs[begin], b1 = scratch->offs[scratch->ends[w]];
-        hyperion_status st = bpe_word(t, text + b0, b1 - b0, at + b0, scratch, out);
+        st = bpe_word(t, text + b0, b1 - b0, at + b0, scratch, out);
         if (st != HYPERION_OK) return st;
         begin = scratch->ends[w];
     }

@@ -16,9 +16,6 @@
 
 static const char SPACE_MARK[3] = { (char)0xE2, (char)0x96, (char)0x81 };  // U+2581
 
-size_t hy_spm_symbol_size(void) { return sizeof(hy_sym); }
-size_t hy_tok_heap_entry_size(void) { return sizeof(hy_bigram); }
-
 static int spm_pair_score(const void *ctx, const char *text, const hy_sym *l, const hy_sym *r, double *key) {
     const hy_tokenizer *t = ctx;
     int32_t id = hy_tok_find_piece(t, text + l->start, (size_t)l->len + r->len);
@@ -55,6 +52,8 @@ static size_t raw_offset(const char *text, size_t len, size_t pos, int prefix_sp
 
 hyperion_status hy_spm_tokenize(const hy_tokenizer *t, const char *text, size_t len, int prefix_space, size_t at,
                                 hy_tok_scratch *scratch, hy_tok_out *out) {
+    hyperion_status st = hy_tok_scratch_reserve(scratch, len + 1);  // + the prefix space
+    if (st != HYPERION_OK) return st;
     char *norm = scratch->text;
     size_t n_norm = spm_normalize(text, len, prefix_space, norm);
     if (n_norm == 0) return HYPERION_OK;

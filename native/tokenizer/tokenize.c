@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "tokenizer/merge.h"
 #include "tokenizer/tokenizer_internal.h"
 
 #define HY_TOKENIZE_MAX_TEXT ((size_t)1 << 30)
@@ -49,36 +50,43 @@ static hyperion_status tokenize_raw(const hy_tokenizer *t, const char *text, siz
     return hy_bpe_tokenize(t, text, len, at, scratch, out);
 }
 
-/* One block for all of the call's scratch, sized for the whole text (the
- * largest possible fragment). */
-static void *scratch_alloc(const hy_tokenizer *t, size_t len, hy_tok_scratch *s) {
-    size_t n = len + 1;                                   // characters, with the prefix space
-    size_t text_bytes = 3 * n + 8;                        // "▁" is 3 bytes; gpt2 needs 2 per byte
-    size_t sym_bytes = n * (t->kind == HY_TOKENIZER_LLAMA ? hy_spm_symbol_size() : hy_bpe_symbol_size());
-    size_t heap_bytes = 3 * n * hy_tok_heap_entry_size();
-    size_t pre_bytes = t->kind == HY_TOKENIZER_GPT2 ? (n + 1) * (3 * sizeof(uint32_t) + 1) : 0;
-    size_t align = 16;
-    size_t total = 0, off_sym, off_heap, off_pre;
-    total += (text_bytes + align - 1) / align * align;
-    off_sym = total;
-    total += (sym_bytes + align - 1) / align * align;
-    off_heap = total;
-    total += (heap_bytes + align - 1) / align * align;
-    off_pre = total;
-    total += pre_bytes;
-    char *block = hyperionAlloc(total, HYPERION_TAG_TOKENIZER);
-    if (!block) return NULL;
-    memset(s, 0, sizeof *s);
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+hyperion_status hy_tok_scratch_reserve(hy_tok_scratch *s, size_t chars) {
+    if (chars <= s->merge_chars && s->merge_block) return HYPERION_OK;
+    size_t text_bytes = round16(3 * chars + 8);
+    size_t sym_bytes = round16(chars * sizeof(hy_sym));
+    size_t heap_bytes = 3 * chars * sizeof(hy_bigram);
+    char *block = hyperionAlloc(text_bytes + sym_bytes + heap_bytes + 16, HYPERION_TAG_TOKENIZER);
+    if (!block) return hyperionGetLastError()->code;
+    hyperionFree(s->merge_block);
+    s->merge_block = block;
+    s->merge_chars = chars;
     s->text = block;
-    s->symbols = block + off_sym;
-    s->heap = block + off_heap;
-    if (pre_bytes) {
-        s->cps = (uint32_t *)(block + off_pre);
-        s->offs = s->cps + (n + 1);
-        s->ends = s->offs + (n + 1);
-        s->flags = (uint8_t *)(s->ends + (n + 1));
-    }
-    return block;
+    s->symbols = block + text_bytes;
+    s->heap = block + text_bytes + sym_bytes;
+    return HYPERION_OK;
+}
+
+/* The pre-tokenizer's per-character arrays, for the whole text (gpt2 kind). */
+static hyperion_status scratch_init(const hy_tokenizer *t, size_t len, hy_tok_scratch *s) {
+    memset(s, 0, sizeof *s);
+    if (t->kind != HY_TOKENIZER_GPT2) return HYPERION_OK;
+    size_t n = len + 1;
+    char *block = hyperionAlloc(n * (3 * sizeof(uint32_t) + 1), HYPERION_TAG_TOKENIZER);
+    if (!block) return hyperionGetLastError()->code;
+    s->pre_block = block;
+    s->cps = (uint32_t *)block;
+    s->offs = s->cps + n;
+    s->ends = s->offs + n;
+    s->flags = (uint8_t *)(s->ends + n);
+    return HYPERION_OK;
+}
+
+static void scratch_release(hy_tok_scratch *s) {
+    hyperionFree(s->merge_block);
+    hyperionFree(s->pre_block);
+    memset(s, 0, sizeof *s);
 }
 
 hyperion_status hy_tokenizer_tokenize(const hy_tokenizer *tok, const char *text, size_t text_len,
@@ -114,8 +122,8 @@ hyperion_status hy_tokenizer_tokenize(const hy_tokenizer *tok, const char *text,
     hyperion_status st = HYPERION_OK;
     if (text_len > 0) {
         hy_tok_scratch scratch;
-        void *block = scratch_alloc(tok, text_len, &scratch);
-        if (!block) return hyperionGetLastError()->code;
+        st = scratch_init(tok, text_len, &scratch);
+        if (st != HYPERION_OK) return st;
         int prev_special = 1;  // the text's start counts as after a special token (space prefix)
         size_t raw_begin = 0;
         for (size_t pos = 0; pos < text_len && st == HYPERION_OK;) {
@@ -134,7 +142,7 @@ hyperion_status hy_tokenizer_tokenize(const hy_tokenizer *tok, const char *text,
         }
         if (st == HYPERION_OK)
             st = tokenize_raw(tok, text + raw_begin, text_len - raw_begin, raw_begin, prev_special, &scratch, &out);
-        hyperionFree(block);
+        scratch_release(&scratch);
         if (st != HYPERION_OK) return st;
     }
     if (add_eos) hy_tok_emit(&out, tok->eos);

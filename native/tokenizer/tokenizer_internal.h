@@ -71,11 +71,17 @@ static inline void hy_tok_emit(hy_tok_out *out, int32_t id) {
     out->count++;
 }
 
-/* Scratch the tokenizers need per call, sized for the longest fragment. */
+/* Scratch of one tokenize call (tag tokenizer), released when it returns. The
+ * merge buffers grow to the longest run the BPE sees (a whole fragment for the
+ * llama kind, the longest pre-token for gpt2); the pre-tokenizer arrays are
+ * sized for the whole text once. */
 typedef struct hy_tok_scratch {
-    char *text;               /* normalized / byte-mapped text */
+    void *merge_block;        /* text + symbols + heap in one allocation */
+    size_t merge_chars;       /* characters they hold */
+    char *text;               /* normalized / byte-mapped text: 3 bytes per character + 8 */
     void *symbols;            /* per-character symbols */
-    void *heap;               /* bigram priority queue */
+    void *heap;               /* bigram priority queue: 3 entries per character */
+    void *pre_block;
     uint32_t *cps;            /* pre-tokenizer: code points (or 0xFFFFFFFF for a stray byte) */
     uint32_t *offs;           /* pre-tokenizer: byte offset of each code point (+1 sentinel) */
     uint8_t *flags;           /* pre-tokenizer: HY_UCD_* of each code point */
@@ -101,9 +107,7 @@ size_t hy_pretokenize(hy_pretokenizer pre, const char *text, size_t len, hy_tok_
  * returns the full length, which may exceed capacity. */
 size_t hy_detok_render(const hy_tokenizer *t, int32_t id, unsigned flags, char *out, size_t capacity);
 
-/* Scratch sizes for a fragment of len bytes (tokenize.c allocates once per call). */
-size_t hy_spm_symbol_size(void);
-size_t hy_bpe_symbol_size(void);
-size_t hy_tok_heap_entry_size(void);
+/* Make the merge buffers hold `chars` characters (tokenize.c). */
+hyperion_status hy_tok_scratch_reserve(hy_tok_scratch *scratch, size_t chars);
 
 #endif
