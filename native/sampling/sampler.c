@@ -1,13 +1,14 @@
 /*
  * sampler.c — the sampling chain of sampler.h over buffers sized once.
  *
- * The working array holds (id, logit, weight) per candidate. After the
- * penalties and bias it is compacted to the tokens still possible, in id order.
- * Every filter keeps a prefix of the candidates in the total order
- * (logit desc, id asc), so filtering only needs that prefix sorted: a
- * quickselect brings the best k to the front, then those k are sorted. With no
- * filter the draw walks the id order. Either way the order the draw sees is
- * canonical, so the choice never depends on how the sort went about it.
+ * The logits are copied into `adjusted` (by id), where penalties and bias
+ * apply; the tokens still possible are then packed into the candidate array in
+ * id order, each as one 64-bit key that sorts in the total order
+ * (logit desc, id asc) plus its weight. Every filter keeps the best tokens in
+ * that order, so filtering is selection, never a full sort: top-k and min-p
+ * select the best m, top-p selects by mass. The order the draw then walks is
+ * fixed by the logits, options and history alone (the debug output is made
+ * after the draw), so the same seed gives the same choice.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -18,17 +19,35 @@
 #include "sampling/sampler.h"
 
 typedef struct cand {
-    int32_t id;
-    float logit;
+    uint64_t key;             /* see make_key: ascending key = logit desc, id asc */
     double weight;            /* exp((logit - max) / temperature) */
 } cand;
+
+/* An order-preserving map of the float's bits (larger logit → smaller key) in
+ * the high half, the id in the low half. */
+static uint64_t make_key(float logit, uint32_t id) {
+    uint32_t bits;
+    memcpy(&bits, &logit, 4);
+    uint32_t ordered = (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;  // ascending with the value
+    return ((uint64_t)~ordered << 32) | id;
+}
+
+static int32_t cand_id(const cand *c) { return (int32_t)(uint32_t)c->key; }
+
+static float cand_logit(const cand *c) {
+    uint32_t ordered = ~(uint32_t)(c->key >> 32), bits = (ordered & 0x80000000u) ? ordered & 0x7FFFFFFFu : ~ordered;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
 
 struct hy_sampler {
     hy_sampler_options opt;   /* logit_bias points at bias below */
     uint32_t n_vocab;
     hy_logit_bias *bias;      /* [opt.n_logit_bias] */
     hy_rng rng;
-    cand *cand;               /* [n_vocab] */
+    float *adjusted;          /* [n_vocab] logits after penalties and bias, by id */
+    cand *cand;               /* [n_vocab] the possible tokens */
     uint32_t *counts;         /* [n_vocab] occurrences in the history ring (penalties only) */
     uint32_t *stamp;          /* [n_vocab] last step a penalty was applied to the token */
     uint32_t step;
@@ -115,7 +134,8 @@ hyperion_status hy_sampler_create(const hy_sampler_options *options, uint32_t n_
     s->n_vocab = n_vocab;
     int ok = 1;
     s->cand = hyperionCalloc(n_vocab, sizeof(cand), HYPERION_TAG_SAMPLER);
-    ok = ok && s->cand;
+    s->adjusted = hyperionCalloc(n_vocab, sizeof(float), HYPERION_TAG_SAMPLER);
+    ok = s->cand && s->adjusted;
     if (ok && options->n_logit_bias) {
         s->bias = hyperionCalloc(options->n_logit_bias, sizeof(hy_logit_bias), HYPERION_TAG_SAMPLER);
         ok = s->bias != NULL;
@@ -149,6 +169,7 @@ void hy_sampler_free(hy_sampler *s) {
     hyperionFree(s->stamp);
     hyperionFree(s->counts);
     hyperionFree(s->bias);
+    hyperionFree(s->adjusted);
     hyperionFree(s->cand);
     hyperionFree(s);
 }
@@ -182,37 +203,98 @@ hyperion_status hy_sampler_accept(hy_sampler *s, int32_t token) {
 
 /* ------------------------------------------------------- ordering helpers */
 
-/* a comes before b: higher logit, then lower id (a total order). */
-static int before(const cand *a, const cand *b) {
-    return a->logit > b->logit || (a->logit == b->logit && a->id < b->id);
-}
-
-static int compare_cand(const void *pa, const void *pb) {
-    const cand *a = pa, *b = pb;
-    return before(a, b) ? -1 : before(b, a) ? 1 : 0;
-}
-
 static void swap(cand *a, cand *b) {
     cand t = *a;
     *a = *b;
     *b = t;
 }
 
-/* Rearrange a[lo, hi) so that a[lo, k) holds its best k - lo entries (in any
- * order). Quickselect with a median-of-three pivot. */
+/* Median of a[lo], a[mid], a[last] moved to a[last], as the pivot. */
+static void pivot_to_end(cand *a, size_t lo, size_t last) {
+    size_t mid = lo + (last - lo) / 2;
+    if (a[mid].key < a[lo].key) swap(&a[mid], &a[lo]);
+    if (a[last].key < a[lo].key) swap(&a[last], &a[lo]);
+    if (a[last].key < a[mid].key) swap(&a[last], &a[mid]);
+    swap(&a[mid], &a[last]);
+}
+
+static size_t partition(cand *a, size_t lo, size_t hi) {
+    size_t last = hi - 1, store = lo;
+    pivot_to_end(a, lo, last);
+    uint64_t pivot = a[last].key;
+    for (size_t i = lo; i < last; i++)
+        if (a[i].key < pivot) swap(&a[i], &a[store++]);
+    swap(&a[store], &a[last]);
+    return store;
+}
+
+static void sift_down(cand *a, size_t root, size_t n) {
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n) return;
+        if (child + 1 < n && a[child + 1].key > a[child].key) child++;
+        if (a[root].key >= a[child].key) return;
+        swap(&a[root], &a[child]);
+        root = child;
+    }
+}
+
+/* Rearrange a[lo, hi) so that a[lo, k) holds its k - lo smallest keys (the
+ * best candidates), in any order. A few best among many (top-k, the first
+ * rounds of top-p) go through a bounded max-heap in one pass: each candidate
+ * costs one well-predicted compare with the heap's worst. Large selections use
+ * quickselect. */
 static void select_best(cand *a, size_t lo, size_t hi, size_t k) {
+    if (!(lo < k && k < hi)) return;
+    size_t m = k - lo;
+    if (m <= 4096 && m <= (hi - lo) / 8) {
+        cand *h = a + lo;
+        for (size_t i = m / 2; i-- > 0;) sift_down(h, i, m);
+        for (size_t i = k; i < hi; i++)
+            if (a[i].key < h[0].key) {
+                swap(&a[i], &h[0]);
+                sift_down(h, 0, m);
+            }
+        return;
+    }
     while (lo < k && k < hi && hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2, last = hi - 1;
-        if (before(&a[mid], &a[lo])) swap(&a[mid], &a[lo]);
-        if (before(&a[last], &a[lo])) swap(&a[last], &a[lo]);
-        if (before(&a[last], &a[mid])) swap(&a[last], &a[mid]);
-        swap(&a[mid], &a[last]);  // the median is the pivot, parked at the end
-        size_t store = lo;
-        for (size_t i = lo; i < last; i++)
-            if (before(&a[i], &a[last])) swap(&a[i], &a[store++]);
-        swap(&a[store], &a[last]);
-        if (k <= store) hi = store;
-        else lo = store + 1;
+        size_t p = partition(a, lo, hi);
+        if (k <= p) hi = p;
+        else lo = p + 1;
+    }
+}
+
+/* Sort a[0, n) by key: quicksort, insertion sort for short runs, heapsort when
+ * the recursion goes too deep (so never quadratic). No allocation. */
+static void sort_keys(cand *a, size_t n, int depth) {
+    while (n > 16) {
+        if (depth-- == 0) {
+            for (size_t i = n / 2; i-- > 0;) sift_down(a, i, n);
+            for (size_t end = n - 1; end > 0; end--) {
+                swap(&a[0], &a[end]);
+                sift_down(a, 0, end);
+            }
+            return;
+        }
+        size_t p = partition(a, 0, n);
+        /* Recurse into the smaller side, loop on the larger. */
+        if (p < n - p - 1) {
+            sort_keys(a, p, depth);
+            a += p + 1;
+            n -= p + 1;
+        } else {
+            sort_keys(a + p + 1, n - p - 1, depth);
+            n = p;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        cand v = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1].key > v.key) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
     }
 }
 
@@ -221,7 +303,9 @@ static void sort_prefix(cand *a, size_t n, size_t k, size_t *sorted) {
     if (k > n) k = n;
     if (k <= *sorted) return;
     select_best(a, *sorted, n, k);
-    qsort(a + *sorted, k - *sorted, sizeof(cand), compare_cand);
+    int depth = 2;
+    for (size_t m = k - *sorted; m > 1; m >>= 1) depth += 2;
+    sort_keys(a + *sorted, k - *sorted, depth);
     *sorted = k;
 }
 
@@ -240,11 +324,109 @@ static void apply_penalties(hy_sampler *s) {
         int32_t t = s->ring[(s->ring_head + k) % cap];
         if (s->stamp[t] == s->step) continue;  // once per distinct token
         s->stamp[t] = s->step;
-        float l = s->cand[t].logit;
+        float l = s->adjusted[t];
         if (o->repeat_penalty != 1.0f) l = l > 0 ? l / o->repeat_penalty : l * o->repeat_penalty;
         l -= (float)s->counts[t] * o->frequency_penalty + o->presence_penalty;
-        s->cand[t].logit = l;
+        s->adjusted[t] = l;
     }
+}
+
+/* Pack the possible tokens (finite adjusted logit) in id order; returns how
+ * many and their largest logit. */
+static size_t pack(hy_sampler *s, float *max_logit) {
+    size_t n = 0;
+    float max = -INFINITY;
+    for (uint32_t i = 0; i < s->n_vocab; i++) {
+        float l = s->adjusted[i];
+        if (!(l > -INFINITY)) continue;  // banned (or NaN, which cannot happen after validation)
+        s->cand[n].key = make_key(l, i);
+        s->cand[n].weight = 0;
+        n++;
+        if (l > max) max = l;
+    }
+    *max_logit = max;
+    return n;
+}
+
+/* log sum exp of the packed logits: the model's log-normalizer. */
+static double log_normalizer(const hy_sampler *s, size_t n, float max_logit) {
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += exp((double)cand_logit(&s->cand[i]) - max_logit);
+    return max_logit + log(sum);
+}
+
+/* Move to a[lo, ...) the smallest prefix, in the total order, of a[lo, hi)
+ * whose weight reaches target, as a set (in no particular order); returns its
+ * end. Quickselect on the mass: each round partitions around a pivot and
+ * keeps only the side where the cut lies, so the whole search is linear on
+ * average and nothing needs sorting. */
+static size_t select_mass(cand *a, size_t lo, size_t hi, double target) {
+    double acc = 0;  // mass of a[0, lo): everything there is better than a[lo, hi)
+    while (hi - lo > 1) {
+        size_t p = partition(a, lo, hi);
+        double better = 0;
+        for (size_t i = lo; i < p; i++) better += a[i].weight;
+        if (acc + better >= target) {
+            hi = p;  // the cut is before the pivot
+        } else if (acc + better + a[p].weight >= target) {
+            return p + 1;
+        } else {
+            acc += better + a[p].weight;
+            lo = p + 1;
+        }
+    }
+    return hi;
+}
+
+/* The filters after the temperature; returns how many candidates remain. They
+ * are always the best ones in the total order, at the front of the array. */
+static size_t filter(hy_sampler *s, size_t n, float max_logit) {
+    const hy_sampler_options *o = &s->opt;
+    cand *c = s->cand;
+    /* top-k */
+    if (o->top_k > 0 && (size_t)o->top_k < n) {
+        select_best(c, 0, n, (size_t)o->top_k);
+        n = (size_t)o->top_k;
+        max_logit = -INFINITY;
+        for (size_t i = 0; i < n; i++)
+            if (cand_logit(&c[i]) > max_logit) max_logit = cand_logit(&c[i]);
+    }
+    /* softmax with temperature, as weights (normalized by their sum in the draw) */
+    double t = o->temperature, z = 0;
+    for (size_t i = 0; i < n; i++) {
+        c[i].weight = exp(((double)cand_logit(&c[i]) - max_logit) / t);
+        z += c[i].weight;
+    }
+    /* top-p: the fewest best tokens whose mass reaches top_p */
+    if (o->top_p < 1.0f) n = select_mass(c, 0, n, (double)o->top_p * z);
+    /* min-p: drop tokens below min_p times the most likely one left */
+    if (o->min_p > 0.0f) {
+        double best = 0;
+        for (size_t i = 0; i < n; i++)
+            if (c[i].weight > best) best = c[i].weight;
+        double threshold = (double)o->min_p * best;
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) m += c[i].weight >= threshold;
+        select_best(c, 0, n, m);  // weights fall with the order, so the m best are those above
+        n = m;
+    }
+    return n;
+}
+
+/* Draw from the first n candidates by weight; returns the index. */
+static size_t draw(hy_sampler *s, size_t n, double *kept_sum) {
+    const cand *c = s->cand;
+    double total = 0;
+    for (size_t i = 0; i < n; i++) total += c[i].weight;
+    *kept_sum = total;
+    double u = hy_rng_uniform(&s->rng) * total, cum = 0;
+    for (size_t i = 0; i < n; i++) {
+        cum += c[i].weight;
+        if (u < cum) return i;
+    }
+    size_t last = n - 1;  // u rounded up to the total: the last token with any weight
+    while (last > 0 && c[last].weight == 0) last--;
+    return last;
 }
 
 hyperion_status hy_sampler_sample(hy_sampler *s, const float *logits, hy_sample_result *result) {
@@ -254,128 +436,69 @@ hyperion_status hy_sampler_sample(hy_sampler *s, const float *logits, hy_sample_
     const hy_sampler_options *o = &s->opt;
     uint32_t nv = s->n_vocab;
 
+    /* Copy, and refuse NaN / +inf (the test is folded into one compare per
+     * logit; the slow path finds which one). */
+    int bad = 0;
     for (uint32_t i = 0; i < nv; i++) {
         float l = logits[i];
-        if (isnan(l) || l == INFINITY)
-            return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "the model produced an invalid logit",
-                                 ((hy_field[]){ HY_TXT("field", "logits"), HY_NUM("index", i) }),
-                                 "logit %u is %g", i, (double)l);
-        s->cand[i].id = (int32_t)i;
-        s->cand[i].logit = l;
+        bad |= !(l < INFINITY);
+        s->adjusted[i] = l;
     }
+    if (bad)
+        for (uint32_t i = 0; i < nv; i++)
+            if (!(logits[i] < INFINITY))
+                return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "the model produced an invalid logit",
+                                     ((hy_field[]){ HY_TXT("field", "logits"), HY_NUM("index", i) }),
+                                     "logit %u is %g", i, (double)logits[i]);
     apply_penalties(s);
-    for (size_t i = 0; i < o->n_logit_bias; i++) s->cand[s->bias[i].token].logit += s->bias[i].bias;
+    for (size_t i = 0; i < o->n_logit_bias; i++) s->adjusted[s->bias[i].token] += s->bias[i].bias;
 
-    /* Compact to the possible tokens (in id order) and take the model's
-     * log-normalizer over them. */
-    size_t n = 0;
-    float max_logit = -INFINITY;
-    for (uint32_t i = 0; i < nv; i++) {
-        if (s->cand[i].logit == -INFINITY || isnan(s->cand[i].logit)) continue;
-        s->cand[n++] = s->cand[i];
-        if (s->cand[i].logit > max_logit) max_logit = s->cand[i].logit;
-    }
-    if (n == 0)
+    float max_logit;
+    size_t n_all = pack(s, &max_logit);
+    if (n_all == 0)
         return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "ban fewer tokens with logit_bias",
                              ((hy_field[]){ HY_TXT("field", "logit_bias") }),
                              "no token is left to sample: every logit is -infinity after penalties and bias");
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) sum += exp((double)s->cand[i].logit - max_logit);
-    double log_norm = max_logit + log(sum);
-    size_t n_all = n, sorted = 0, chosen;
-    int filtered = 0;
-    double kept_sum = 1.0;
+    int need_norm = o->logprobs || o->n_candidates > 0;
+    double log_norm = need_norm ? log_normalizer(s, n_all, max_logit) : 0;
 
+    size_t n, sorted = 0, chosen;
+    double kept_sum = 1.0;
     if (o->temperature == 0.0f) {
-        chosen = 0;  // the first maximum in id order: lowest id on ties
-        for (size_t i = 1; i < n; i++)
-            if (s->cand[i].logit > s->cand[chosen].logit) chosen = i;
-        swap(&s->cand[0], &s->cand[chosen]);  // keep "kept set = prefix of size 1"
+        /* Greedy: the best key is the highest logit with the lowest id. */
+        chosen = 0;
+        for (size_t i = 1; i < n_all; i++)
+            if (s->cand[i].key < s->cand[chosen].key) chosen = i;
+        swap(&s->cand[0], &s->cand[chosen]);  // the kept set is the sorted prefix of one
         chosen = 0;
         s->cand[0].weight = 1.0;
-        n = 1;
-        filtered = 1;
-        sorted = 1;
+        n = sorted = 1;
     } else {
-        /* top-k */
-        if (o->top_k > 0 && (size_t)o->top_k < n) {
-            sort_prefix(s->cand, n, (size_t)o->top_k, &sorted);
-            n = (size_t)o->top_k;
-            filtered = 1;
-        }
-        /* softmax with temperature (weights; normalized by their sum) */
-        double t = o->temperature, max_kept = filtered ? s->cand[0].logit : max_logit, z = 0;
-        for (size_t i = 0; i < n; i++) {
-            s->cand[i].weight = exp(((double)s->cand[i].logit - max_kept) / t);
-            z += s->cand[i].weight;
-        }
-        /* top-p: the sorted prefix grows until its mass reaches top_p */
-        if (o->top_p < 1.0f) {
-            double target = (double)o->top_p * z;
-            for (size_t k = n < 64 ? n : 64;; k = k * 4 < n ? k * 4 : n) {
-                sort_prefix(s->cand, n, k, &sorted);
-                double cum = 0;
-                size_t j = 0;
-                while (j < k && cum < target) cum += s->cand[j++].weight;
-                if (cum >= target || k == n) {
-                    n = j;
-                    break;
-                }
-            }
-            filtered = 1;
-        }
-        /* min-p: relative to the most likely token left (weight 1 by construction) */
-        if (o->min_p > 0.0f) {
-            double best = 0;
-            for (size_t i = 0; i < n; i++)
-                if (s->cand[i].weight > best) best = s->cand[i].weight;
-            double threshold = (double)o->min_p * best;
-            size_t m = 0;
-            for (size_t i = 0; i < n; i++) m += s->cand[i].weight >= threshold;
-            sort_prefix(s->cand, n, m, &sorted);  // the m best are exactly those above the threshold
-            n = m;
-            filtered = 1;
-        }
-        /* the draw, over the canonical order of what is left */
-        kept_sum = 0;
-        for (size_t i = 0; i < n; i++) kept_sum += s->cand[i].weight;
-        double u = hy_rng_uniform(&s->rng) * kept_sum, cum = 0;
-        chosen = n;
-        for (size_t i = 0; i < n; i++) {
-            cum += s->cand[i].weight;
-            if (u < cum) {
-                chosen = i;
-                break;
-            }
-        }
-        if (chosen == n) {  // u rounded up to the total: the last token with any weight
-            chosen = n - 1;
-            while (chosen > 0 && s->cand[chosen].weight == 0) chosen--;
-        }
+        n = filter(s, n_all, max_logit);
+        chosen = draw(s, n, &kept_sum);
     }
 
     const cand *c = &s->cand[chosen];
-    result->token = c->id;
-    result->logprob = (float)((double)c->logit - log_norm);
+    result->token = cand_id(c);
+    result->logprob = need_norm ? (float)((double)cand_logit(c) - log_norm) : NAN;
     result->probability = (float)(c->weight / kept_sum);
 
-    /* Debug: the best N by adjusted logit, with the model's and the draw's view. */
+    /* Debug: the best N by adjusted logit, with the model's and the draw's view.
+     * The kept set is the best `kept` tokens, so after sorting the best N it
+     * is their first `kept`; the rest have no current weight and show 0. */
     if (o->n_candidates > 0) {
-        int32_t chosen_id = c->id;
+        int32_t chosen_id = cand_id(c);
         size_t kept = n;
-        int all_kept = !filtered;
-        /* Weights of entries past the kept set are stale or absent: recompute
-         * only what is shown. */
         sort_prefix(s->cand, n_all, (size_t)o->n_candidates, &sorted);
         size_t shown = (size_t)o->n_candidates < n_all ? (size_t)o->n_candidates : n_all;
         for (size_t i = 0; i < shown; i++) {
+            const cand *ci = &s->cand[i];
             hy_sample_candidate *out = &s->top[i];
-            out->token = s->cand[i].id;
-            out->logit = s->cand[i].logit;
-            out->logprob = (float)((double)s->cand[i].logit - log_norm);
-            int in_draw = all_kept || i < kept;
-            if (o->temperature == 0.0f) out->probability = s->cand[i].id == chosen_id ? 1.0f : 0.0f;
-            else out->probability = in_draw ? (float)(s->cand[i].weight / kept_sum) : 0.0f;
+            out->token = cand_id(ci);
+            out->logit = cand_logit(ci);
+            out->logprob = (float)((double)out->logit - log_norm);
+            if (o->temperature == 0.0f) out->probability = out->token == chosen_id ? 1.0f : 0.0f;
+            else out->probability = i < kept ? (float)(ci->weight / kept_sum) : 0.0f;
         }
         result->n_candidates = (uint32_t)shown;
         result->candidates = s->top;

@@ -51,6 +51,8 @@ typedef struct hy_sampler_options {
     size_t n_logit_bias;
     uint64_t seed;
     int32_t n_candidates;      /* 0 .. HY_SAMPLER_MAX_CANDIDATES: report the top N (debug); 0 = none */
+    int logprobs;              /* 1: fill hy_sample_result.logprob (one more exp pass over the
+                                  vocabulary); implied by n_candidates > 0 */
 } hy_sampler_options;
 
 /* One of the top candidates of a step (debug mode). */
@@ -64,7 +66,8 @@ typedef struct hy_sample_candidate {
 typedef struct hy_sample_result {
     int32_t token;
     float logprob;             /* the chosen token's log softmax of the logits after penalties and
-                                  bias (temperature and filters not applied): the model's own view */
+                                  bias (temperature and filters not applied): the model's own view.
+                                  NaN unless options.logprobs or n_candidates */
     float probability;         /* its probability in the distribution the draw used (1 when greedy) */
     uint32_t n_candidates;
     const hy_sample_candidate *candidates;  /* [n_candidates], best first; owned by the sampler,
