@@ -15,31 +15,9 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "sampling/candidates.h"
 #include "sampling/rng.h"
 #include "sampling/sampler.h"
-
-typedef struct cand {
-    uint64_t key;             /* see make_key: ascending key = logit desc, id asc */
-    double weight;            /* exp((logit - max) / temperature) */
-} cand;
-
-/* An order-preserving map of the float's bits (larger logit → smaller key) in
- * the high half, the id in the low half. */
-static uint64_t make_key(float logit, uint32_t id) {
-    uint32_t bits;
-    memcpy(&bits, &logit, 4);
-    uint32_t ordered = (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;  // ascending with the value
-    return ((uint64_t)~ordered << 32) | id;
-}
-
-static int32_t cand_id(const cand *c) { return (int32_t)(uint32_t)c->key; }
-
-static float cand_logit(const cand *c) {
-    uint32_t ordered = ~(uint32_t)(c->key >> 32), bits = (ordered & 0x80000000u) ? ordered & 0x7FFFFFFFu : ~ordered;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 struct hy_sampler {
     hy_sampler_options opt;   /* logit_bias points at bias below */
@@ -201,114 +179,6 @@ hyperion_status hy_sampler_accept(hy_sampler *s, int32_t token) {
     return HYPERION_OK;
 }
 
-/* ------------------------------------------------------- ordering helpers */
-
-static void swap(cand *a, cand *b) {
-    cand t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Median of a[lo], a[mid], a[last] moved to a[last], as the pivot. */
-static void pivot_to_end(cand *a, size_t lo, size_t last) {
-    size_t mid = lo + (last - lo) / 2;
-    if (a[mid].key < a[lo].key) swap(&a[mid], &a[lo]);
-    if (a[last].key < a[lo].key) swap(&a[last], &a[lo]);
-    if (a[last].key < a[mid].key) swap(&a[last], &a[mid]);
-    swap(&a[mid], &a[last]);
-}
-
-static size_t partition(cand *a, size_t lo, size_t hi) {
-    size_t last = hi - 1, store = lo;
-    pivot_to_end(a, lo, last);
-    uint64_t pivot = a[last].key;
-    for (size_t i = lo; i < last; i++)
-        if (a[i].key < pivot) swap(&a[i], &a[store++]);
-    swap(&a[store], &a[last]);
-    return store;
-}
-
-static void sift_down(cand *a, size_t root, size_t n) {
-    for (;;) {
-        size_t child = 2 * root + 1;
-        if (child >= n) return;
-        if (child + 1 < n && a[child + 1].key > a[child].key) child++;
-        if (a[root].key >= a[child].key) return;
-        swap(&a[root], &a[child]);
-        root = child;
-    }
-}
-
-/* Rearrange a[lo, hi) so that a[lo, k) holds its k - lo smallest keys (the
- * best candidates), in any order. A few best among many (top-k, the first
- * rounds of top-p) go through a bounded max-heap in one pass: each candidate
- * costs one well-predicted compare with the heap's worst. Large selections use
- * quickselect. */
-static void select_best(cand *a, size_t lo, size_t hi, size_t k) {
-    if (!(lo < k && k < hi)) return;
-    size_t m = k - lo;
-    if (m <= 4096 && m <= (hi - lo) / 8) {
-        cand *h = a + lo;
-        for (size_t i = m / 2; i-- > 0;) sift_down(h, i, m);
-        for (size_t i = k; i < hi; i++)
-            if (a[i].key < h[0].key) {
-                swap(&a[i], &h[0]);
-                sift_down(h, 0, m);
-            }
-        return;
-    }
-    while (lo < k && k < hi && hi - lo > 1) {
-        size_t p = partition(a, lo, hi);
-        if (k <= p) hi = p;
-        else lo = p + 1;
-    }
-}
-
-/* Sort a[0, n) by key: quicksort, insertion sort for short runs, heapsort when
- * the recursion goes too deep (so never quadratic). No allocation. */
-static void sort_keys(cand *a, size_t n, int depth) {
-    while (n > 16) {
-        if (depth-- == 0) {
-            for (size_t i = n / 2; i-- > 0;) sift_down(a, i, n);
-            for (size_t end = n - 1; end > 0; end--) {
-                swap(&a[0], &a[end]);
-                sift_down(a, 0, end);
-            }
-            return;
-        }
-        size_t p = partition(a, 0, n);
-        /* Recurse into the smaller side, loop on the larger. */
-        if (p < n - p - 1) {
-            sort_keys(a, p, depth);
-            a += p + 1;
-            n -= p + 1;
-        } else {
-            sort_keys(a + p + 1, n - p - 1, depth);
-            n = p;
-        }
-    }
-    for (size_t i = 1; i < n; i++) {
-        cand v = a[i];
-        size_t j = i;
-        while (j > 0 && a[j - 1].key > v.key) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = v;
-    }
-}
-
-/* Make a[0, k) the best k of a[0, n), sorted; *sorted is how much already is. */
-static void sort_prefix(cand *a, size_t n, size_t k, size_t *sorted) {
-    if (k > n) k = n;
-    if (k <= *sorted) return;
-    select_best(a, *sorted, n, k);
-    int depth = 2;
-    for (size_t m = k - *sorted; m > 1; m >>= 1) depth += 2;
-    sort_keys(a + *sorted, k - *sorted, depth);
-    *sorted = k;
-}
-
 /* ---------------------------------------------------------------- stages */
 
 static void apply_penalties(hy_sampler *s) {
@@ -355,29 +225,6 @@ static double log_normalizer(const hy_sampler *s, size_t n, float max_logit) {
     return max_logit + log(sum);
 }
 
-/* Move to a[lo, ...) the smallest prefix, in the total order, of a[lo, hi)
- * whose weight reaches target, as a set (in no particular order); returns its
- * end. Quickselect on the mass: each round partitions around a pivot and
- * keeps only the side where the cut lies, so the whole search is linear on
- * average and nothing needs sorting. */
-static size_t select_mass(cand *a, size_t lo, size_t hi, double target) {
-    double acc = 0;  // mass of a[0, lo): everything there is better than a[lo, hi)
-    while (hi - lo > 1) {
-        size_t p = partition(a, lo, hi);
-        double better = 0;
-        for (size_t i = lo; i < p; i++) better += a[i].weight;
-        if (acc + better >= target) {
-            hi = p;  // the cut is before the pivot
-        } else if (acc + better + a[p].weight >= target) {
-            return p + 1;
-        } else {
-            acc += better + a[p].weight;
-            lo = p + 1;
-        }
-    }
-    return hi;
-}
-
 /* The filters after the temperature; returns how many candidates remain. They
  * are always the best ones in the total order, at the front of the array. */
 static size_t filter(hy_sampler *s, size_t n, float max_logit) {
@@ -385,7 +232,7 @@ static size_t filter(hy_sampler *s, size_t n, float max_logit) {
     cand *c = s->cand;
     /* top-k */
     if (o->top_k > 0 && (size_t)o->top_k < n) {
-        select_best(c, 0, n, (size_t)o->top_k);
+        hy_cand_select_best(c, 0, n, (size_t)o->top_k);
         n = (size_t)o->top_k;
         max_logit = -INFINITY;
         for (size_t i = 0; i < n; i++)
@@ -398,7 +245,7 @@ static size_t filter(hy_sampler *s, size_t n, float max_logit) {
         z += c[i].weight;
     }
     /* top-p: the fewest best tokens whose mass reaches top_p */
-    if (o->top_p < 1.0f) n = select_mass(c, 0, n, (double)o->top_p * z);
+    if (o->top_p < 1.0f) n = hy_cand_select_mass(c, 0, n, (double)o->top_p * z);
     /* min-p: drop tokens below min_p times the most likely one left */
     if (o->min_p > 0.0f) {
         double best = 0;
@@ -407,7 +254,7 @@ static size_t filter(hy_sampler *s, size_t n, float max_logit) {
         double threshold = (double)o->min_p * best;
         size_t m = 0;
         for (size_t i = 0; i < n; i++) m += c[i].weight >= threshold;
-        select_best(c, 0, n, m);  // weights fall with the order, so the m best are those above
+        hy_cand_select_best(c, 0, n, m);  // weights fall with the order, so the m best are those above
         n = m;
     }
     return n;
@@ -469,7 +316,7 @@ hyperion_status hy_sampler_sample(hy_sampler *s, const float *logits, hy_sample_
         chosen = 0;
         for (size_t i = 1; i < n_all; i++)
             if (s->cand[i].key < s->cand[chosen].key) chosen = i;
-        swap(&s->cand[0], &s->cand[chosen]);  // the kept set is the sorted prefix of one
+        cand_swap(&s->cand[0], &s->cand[chosen]);  // the kept set is the sorted prefix of one
         chosen = 0;
         s->cand[0].weight = 1.0;
         n = sorted = 1;
@@ -489,7 +336,7 @@ hyperion_status hy_sampler_sample(hy_sampler *s, const float *logits, hy_sample_
     if (o->n_candidates > 0) {
         int32_t chosen_id = cand_id(c);
         size_t kept = n;
-        sort_prefix(s->cand, n_all, (size_t)o->n_candidates, &sorted);
+        hy_cand_sort_prefix(s->cand, n_all, (size_t)o->n_candidates, &sorted);
         size_t shown = (size_t)o->n_candidates < n_all ? (size_t)o->n_candidates : n_all;
         for (size_t i = 0; i < shown; i++) {
             const cand *ci = &s->cand[i];

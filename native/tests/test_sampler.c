@@ -390,3 +390,59 @@ HY_TEST(sampler_options_are_validated) {
     hy_sampler_free(s);
 #undef BAD
 }
+
+/* Reference for the selection code: sort all ids by (logit desc, id asc). */
+static const float *ref_logits;
+static int ref_order(const void *pa, const void *pb) {
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    if (ref_logits[a] != ref_logits[b]) return ref_logits[a] > ref_logits[b] ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+HY_TEST(sampler_selection_matches_a_full_sort) {
+    /* 3000 logits from 40 values: many ties, so the id order decides often. */
+    enum { N = 3000 };
+    static float logits[N];
+    static int32_t order[N];
+    uint64_t x = 99;
+    for (int i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        logits[i] = (float)((x >> 33) % 40) * 0.25f;
+        order[i] = i;
+    }
+    ref_logits = logits;
+    qsort(order, N, sizeof order[0], ref_order);
+
+    for (int mode = 0; mode < 3; mode++) {
+        hy_sampler_options o = plain(1.3f);
+        o.n_candidates = HY_SAMPLER_MAX_CANDIDATES;
+        size_t kept;
+        if (mode == 0) {          // top-k inside a run of ties
+            o.top_k = 100;
+            kept = 100;
+        } else {                  // top-p: the reference cut from the sorted cumulative mass
+            o.top_p = mode == 1 ? 0.05f : 0.3f;
+            double z = 0, cum = 0, w[N];
+            for (int i = 0; i < N; i++) z += (w[i] = exp((logits[order[i]] - logits[order[0]]) / 1.3));
+            kept = 0;
+            while (kept < N && cum < o.top_p * z) cum += w[kept++];
+        }
+        hy_sampler *s = NULL;
+        HY_REQUIRE(hy_sampler_create(&o, N, &s) == HYPERION_OK);
+        hy_sample_result r;
+        HY_REQUIRE(hy_sampler_sample(s, logits, &r) == HYPERION_OK);
+        HY_REQUIRE(r.n_candidates == HY_SAMPLER_MAX_CANDIDATES);
+        size_t mismatches = 0, in_draw = 0;
+        for (uint32_t k = 0; k < r.n_candidates; k++) {
+            mismatches += r.candidates[k].token != order[k];
+            in_draw += r.candidates[k].probability > 0;
+        }
+        HY_CHECK_INT(mismatches, 0);
+        HY_CHECK_INT(in_draw, kept < HY_SAMPLER_MAX_CANDIDATES ? kept : HY_SAMPLER_MAX_CANDIDATES);
+        /* The chosen token is one of the kept ones. */
+        size_t rank = 0;
+        while (rank < N && order[rank] != r.token) rank++;
+        HY_CHECK(rank < kept);
+        hy_sampler_free(s);
+    }
+}

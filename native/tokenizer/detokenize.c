@@ -113,7 +113,7 @@ size_t hy_detok_render(const hy_tokenizer *t, int32_t id, unsigned flags, char *
     return s.n;
 }
 
-size_t hy_tokenizer_max_piece_bytes(const hy_tokenizer *t) { return t->max_piece; }
+size_t hy_tokenizer_max_piece_bytes(const hy_tokenizer *t) { return t ? t->max_piece : 0; }
 
 hyperion_status hy_tokenizer_token_to_piece(const hy_tokenizer *t, int32_t id, unsigned flags, char *buf,
                                             size_t capacity, size_t *len) {

@@ -333,23 +333,24 @@ void hy_tokenizer_free(hy_tokenizer *t) {
 
 /* --------------------------------------------------------------- queries */
 
-hy_tokenizer_kind hy_tokenizer_get_kind(const hy_tokenizer *t) { return t->kind; }
-hy_pretokenizer hy_tokenizer_get_pre(const hy_tokenizer *t) { return t->pre; }
-uint32_t hy_tokenizer_n_vocab(const hy_tokenizer *t) { return t->n_vocab; }
-int32_t hy_tokenizer_bos(const hy_tokenizer *t) { return t->bos; }
-int32_t hy_tokenizer_eos(const hy_tokenizer *t) { return t->eos; }
-int32_t hy_tokenizer_eot(const hy_tokenizer *t) { return t->eot; }
-int32_t hy_tokenizer_pad(const hy_tokenizer *t) { return t->pad; }
-int32_t hy_tokenizer_unk(const hy_tokenizer *t) { return t->unk; }
-int hy_tokenizer_add_bos_default(const hy_tokenizer *t) { return t->add_bos; }
-int hy_tokenizer_add_space_prefix(const hy_tokenizer *t) { return t->add_space_prefix; }
+/* The queries accept NULL (a tokenizer that failed to build) and answer "none". */
+hy_tokenizer_kind hy_tokenizer_get_kind(const hy_tokenizer *t) { return t ? t->kind : (hy_tokenizer_kind)0; }
+hy_pretokenizer hy_tokenizer_get_pre(const hy_tokenizer *t) { return t ? t->pre : HY_PRE_NONE; }
+uint32_t hy_tokenizer_n_vocab(const hy_tokenizer *t) { return t ? t->n_vocab : 0; }
+int32_t hy_tokenizer_bos(const hy_tokenizer *t) { return t ? t->bos : -1; }
+int32_t hy_tokenizer_eos(const hy_tokenizer *t) { return t ? t->eos : -1; }
+int32_t hy_tokenizer_eot(const hy_tokenizer *t) { return t ? t->eot : -1; }
+int32_t hy_tokenizer_pad(const hy_tokenizer *t) { return t ? t->pad : -1; }
+int32_t hy_tokenizer_unk(const hy_tokenizer *t) { return t ? t->unk : -1; }
+int hy_tokenizer_add_bos_default(const hy_tokenizer *t) { return t ? t->add_bos : 0; }
+int hy_tokenizer_add_space_prefix(const hy_tokenizer *t) { return t ? t->add_space_prefix : 0; }
 
 int hy_tokenizer_is_eog(const hy_tokenizer *t, int32_t id) {
-    return id >= 0 && (uint32_t)id < t->n_vocab && t->eog[id];
+    return t && id >= 0 && (uint32_t)id < t->n_vocab && t->eog[id];
 }
 
 const char *hy_tokenizer_token_text(const hy_tokenizer *t, int32_t id, size_t *len) {
-    if (id < 0 || (uint32_t)id >= t->n_vocab) {
+    if (!t || id < 0 || (uint32_t)id >= t->n_vocab) {
         if (len) *len = 0;
         return NULL;
     }
@@ -358,12 +359,12 @@ const char *hy_tokenizer_token_text(const hy_tokenizer *t, int32_t id, size_t *l
 }
 
 hy_token_type hy_tokenizer_token_type(const hy_tokenizer *t, int32_t id) {
-    if (id < 0 || (uint32_t)id >= t->n_vocab) return (hy_token_type)0;
+    if (!t || id < 0 || (uint32_t)id >= t->n_vocab) return (hy_token_type)0;
     return (hy_token_type)t->types[id];
 }
 
 int32_t hy_tokenizer_find(const hy_tokenizer *t, const char *text, size_t len) {
-    if (!text && len) return -1;
+    if (!t || (!text && len)) return -1;
     int64_t id = hy_strmap_find(&t->vocab, text ? text : "", len);
     return (int32_t)id;
 }
