@@ -84,13 +84,24 @@ static void settle(hy_stop_matcher *m) {
 
 size_t hy_stop_held(const hy_stop_matcher *m) { return m ? m->held : 0; }
 
+/* First occurrence of needle in hay (memmem is not in every C library). */
+static const char *find(const char *hay, size_t n, const char *needle, size_t m) {
+    if (m == 0 || m > n) return NULL;
+    for (const char *p = hay, *end = hay + (n - m); p <= end; p++) {
+        p = memchr(p, needle[0], (size_t)(end - p) + 1);
+        if (!p) return NULL;
+        if (memcmp(p, needle, m) == 0) return p;
+    }
+    return NULL;
+}
+
 /* The stop string completing first in buf[0..len): earliest end, then earliest
  * start. Returns its index or -1; *start receives where it begins. */
 static int32_t first_stop(const hy_stop_matcher *m, const char *buf, size_t len, size_t *start) {
     int32_t best = -1;
     size_t best_end = 0, best_start = 0;
     for (size_t i = 0; i < m->n; i++) {
-        const char *hit = memmem(buf, len, m->texts + m->offs[i], m->lens[i]);
+        const char *hit = find(buf, len, m->texts + m->offs[i], m->lens[i]);
         if (!hit) continue;
         size_t s = (size_t)(hit - buf), e = s + m->lens[i];
         if (best < 0 || e < best_end || (e == best_end && s < best_start)) {
