@@ -53,7 +53,7 @@ typedef enum hyperion_mem_tag {
     HYPERION_TAG_MODEL,        /* model metadata, tensor tables, GGUF parse results */
     HYPERION_TAG_SESSION,
     HYPERION_TAG_PROFILER,
-    HYPERION_TAG_LOGGING,      /* never logs from inside the allocator (the logger may hold its lock) */
+    HYPERION_TAG_LOGGING,      /* exempt from the limit; never logs from inside the allocator (the logger may hold its lock) */
     HYPERION_TAG_BINDING,      /* the Node addon's own buffers */
     HYPERION_TAG_TEST,         /* allocations made by tests and test hooks */
     HYPERION_TAG_DEBUGGER,     /* reports and snapshots of the memory debugger; exempt from the limit */
@@ -88,7 +88,7 @@ void *hyperionAllocAligned(size_t size, size_t alignment, hyperion_mem_tag tag);
 /* Resize a block: a new block with the given tag (and the old block's budget)
  * receives the common prefix, then the old one is freed. NULL ptr allocates.
  * On failure returns NULL, sets the last error and leaves the old block
- * untouched. Old and new are both counted against the limit for a moment. */
+ * untouched. Only the growth is held against the limit and the budget. */
 void *hyperionRealloc(void *ptr, size_t size, hyperion_mem_tag tag);
 
 /* Release a block from any allocation function here. NULL is a no-op. A

@@ -263,8 +263,12 @@ void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_bu
                       "allocation of %zu bytes for \"%s\" exceeds the address space", size, tag_names[tag]);
         return NULL;
     }
+    /* The debugger's reports and the logger's buffers are counted but never
+     * refused: a report or a log line is what the user needs when the limit
+     * is reached. */
+    int exempt = internal || tag == HYPERION_TAG_DEBUGGER || tag == HYPERION_TAG_LOGGING;
     uint64_t seen, limit;
-    if (charge(size, internal || tag == HYPERION_TAG_DEBUGGER, &seen, &limit) != 0) {
+    if (charge(size, exempt, &seen, &limit) != 0) {
         count_failure();
         raise_limit(size, tag, seen, limit, NULL);
         return NULL;
@@ -286,7 +290,7 @@ void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_bu
     uint64_t id = atomic_fetch_add_explicit(&hy_mem_count.next_id, 1, memory_order_relaxed) + 1;
     int tracking = atomic_load_explicit(&hy_mem_set.tracking, memory_order_relaxed);
     int stacks = tracking && atomic_load_explicit(&hy_mem_set.stacks, memory_order_relaxed);
-    int guarded = hy_guard_wanted(size);
+    int guarded = !internal && hy_guard_wanted(size);
     uint32_t stack = stacks || guarded ? hy_stack_capture_id(caller) : 0;
     hy_block_desc d;
     void *p = NULL;
@@ -302,7 +306,7 @@ void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_bu
         }
     }
     if (!p) {
-        int canary = atomic_load_explicit(&hy_mem_set.check_corruption, memory_order_relaxed);
+        int canary = !internal && atomic_load_explicit(&hy_mem_set.check_corruption, memory_order_relaxed);
         p = hy_pool_alloc(size, align, canary, (uint8_t)tag, budget_index, &d);
     }
     if (!p) {
@@ -423,8 +427,18 @@ void *hyperionRealloc(void *ptr, size_t size, hyperion_mem_tag tag) {
         report_bad_free("realloc", HY_FREE_INVALID, (uintptr_t)ptr, &old, NULL, &c);
         return NULL;
     }
-    void *fresh = hy_mem_allocate(size, 0, tag, hy_budget_at(old.budget), &c, 0);
+    /* Only the growth is held against the limits: the old block's bytes are
+     * credited while the new one is charged, and debited again before the old
+     * block is freed (which credits them for good). */
+    hy_mem_budget *budget = hy_budget_at(old.budget);
+    atomic_fetch_sub(&hy_mem_count.in_use, old.size);
+    if (old.budget) hy_budget_adjust(old.budget, -(int64_t)old.size);
+    void *fresh = hy_mem_allocate(size, 0, tag, budget, &c, 0);
+    atomic_fetch_add(&hy_mem_count.in_use, old.size);
+    if (old.budget) hy_budget_adjust(old.budget, (int64_t)old.size);
     if (!fresh) return NULL;
+    uint64_t now = atomic_load(&hy_mem_count.in_use);
+    if (atomic_load_explicit(&hy_mem_set.limit, memory_order_relaxed)) hy_mem_thresholds_check(0, now, tag);
     memcpy(fresh, ptr, old.size < size ? old.size : size);
     hy_mem_release(ptr, &c);
     return fresh;

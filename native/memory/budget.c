@@ -124,6 +124,11 @@ void hy_budget_uncharge(uint16_t index, uint64_t size) {
     unref(b);
 }
 
+void hy_budget_adjust(uint16_t index, int64_t delta) {
+    hy_mem_budget *b = by_index(index);
+    if (b) atomic_fetch_add(&b->in_use, (uint64_t)delta);
+}
+
 hy_mem_budget *hy_budget_at(uint16_t index) {
     return by_index(index);
 }

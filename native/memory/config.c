@@ -70,17 +70,17 @@ static void fire(double fraction, int rising, uint64_t in_use, uint64_t limit, h
 }
 
 void hy_mem_thresholds_check(uint64_t before, uint64_t after, hyperion_mem_tag tag) {
-    (void)before;
+    int up = after > before;   /* an allocation can only rise through a threshold, a free only fall */
     uint64_t limit = atomic_load_explicit(&hy_mem_set.limit, memory_order_relaxed);
     if (!limit) return;
     unsigned n = atomic_load_explicit(&T.count, memory_order_relaxed);
     for (unsigned i = 0; i < n; i++) {
         double f = atomic_load_explicit(&T.fraction[i], memory_order_relaxed);
         double used = (double)after;
-        if (used >= f * (double)limit) {
+        if (up && used >= f * (double)limit) {
             if (!atomic_load_explicit(&T.above[i], memory_order_relaxed) && !atomic_exchange(&T.above[i], 1))
                 fire(f, 1, after, limit, tag);
-        } else if (used < (f - HYSTERESIS) * (double)limit) {
+        } else if (!up && used < (f - HYSTERESIS) * (double)limit) {
             if (atomic_load_explicit(&T.above[i], memory_order_relaxed) && atomic_exchange(&T.above[i], 0))
                 fire(f, 0, after, limit, tag);
         }

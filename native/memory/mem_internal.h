@@ -251,12 +251,13 @@ int hy_budget_charge(hy_mem_budget *budget, uint64_t size, uint64_t *in_use, uin
 void hy_budget_uncharge(uint16_t index, uint64_t size);
 uint16_t hy_budget_index(const hy_mem_budget *budget);
 hy_mem_budget *hy_budget_at(uint16_t index);   /* alive while a block charged to it is */
+void hy_budget_adjust(uint16_t index, int64_t delta);   /* in-use only (realloc's credit) */
 void hy_budget_name(uint16_t index, char *out, size_t size);
 void hy_budget_fork_lock(int lock);
 
 /* ---------------------------------------------------------- front end */
 
-#define HY_ALLOC_INTERNAL 1u      /* the debugger's own: no limit, no fault injection */
+#define HY_ALLOC_INTERNAL 1u      /* the debugger's own: no limit, no fault injection, no guard, no canary */
 
 void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_budget *budget,
                       const hy_caller *caller, unsigned flags);
