@@ -224,6 +224,9 @@ typedef struct hy_symbol {
 /* Symbolize addresses (return addresses: looked up at address - 1). Never fails. */
 void hy_symbolize(const uintptr_t *addresses, int count, hy_symbol *out);
 void hy_symbolize_fork_lock(int lock);
+/* Symbolize every frame of these stacks in few addr2line runs (reports call
+ * it before formatting many stacks). */
+void hy_symbolize_prefetch(const uint32_t *stack_ids, size_t count);
 
 /* ------------------------------------------------------------- tracking */
 

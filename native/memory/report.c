@@ -239,6 +239,13 @@ hyperion_status hyperionCheckMemoryLeaks(const hyperion_leak_filter *filter, hyp
     }
     if (recs) hy_meta_free(recs, recs_bytes);
     if (ng) qsort(groups, ng, sizeof *groups, by_bytes_desc);
+    size_t shown = filter && filter->max_groups && filter->max_groups < ng ? filter->max_groups : ng;
+    if (shown && (text || json)) {
+        uint32_t ids[256];
+        size_t k = 0;
+        for (; k < shown && k < 256; k++) ids[k] = groups[k].stack;
+        hy_symbolize_prefetch(ids, k);
+    }
 
     uint64_t active = atomic_load(&hy_mem_count.active), tracked = hy_track_count();
     uint64_t untracked = active > tracked ? active - tracked : 0;
@@ -249,7 +256,6 @@ hyperion_status hyperionCheckMemoryLeaks(const hyperion_leak_filter *filter, hyp
         summary->groups = ng;
         summary->untracked_blocks = untracked;
     }
-    size_t shown = filter && filter->max_groups && filter->max_groups < ng ? filter->max_groups : ng;
 
     hy_strbuf t, j;
     hy_sb_init(&t);

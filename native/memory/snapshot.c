@@ -168,6 +168,12 @@ hyperion_status hyperionCompareMemorySnapshots(const hy_mem_snapshot *before, co
     }
     if (nd) qsort(diffs, nd, sizeof *diffs, by_growth);
     size_t shown = top && top < nd ? top : nd;
+    if (shown && (text || json)) {
+        uint32_t ids[256];
+        size_t k = 0;
+        for (; k < shown && k < 256; k++) ids[k] = diffs[k].stack;
+        hy_symbolize_prefetch(ids, k);
+    }
     double elapsed = (double)(after->time_ns - before->time_ns) / 1e6;
 
     hy_strbuf t, j;

@@ -255,3 +255,40 @@ void hy_symbolize_fork_lock(int lock) {
     if (lock) pthread_mutex_lock(&SY.lock);
     else pthread_mutex_unlock(&SY.lock);
 }
+
+/* ------------------------------------------------------------- batching */
+
+static int by_address(const void *a, const void *b) {
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return (x > y) - (x < y);
+}
+
+void hy_symbolize_prefetch(const uint32_t *stack_ids, size_t count) {
+    enum { BATCH = HY_MEM_MAX_FRAMES * 3, MAX_ADDRESSES = 8192 };
+    size_t cap = MAX_ADDRESSES * sizeof(uintptr_t);
+    uintptr_t *all = hy_meta_alloc(cap);
+    hy_symbol *scratch = hy_meta_alloc(BATCH * sizeof(hy_symbol));
+    size_t n = 0;
+    for (size_t i = 0; all && scratch && i < count && n < MAX_ADDRESSES; i++) {
+        const uintptr_t *frames;
+        int depth = hy_stack_frames(stack_ids[i], &frames);
+        for (int k = 0; k < depth && n < MAX_ADDRESSES; k++) all[n++] = frames[k];
+    }
+    if (n) {
+        /* sorted, modules sit together: one addr2line per module per batch */
+        qsort(all, n, sizeof *all, by_address);
+        size_t unique = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (unique && all[unique - 1] == all[i]) continue;
+            hy_symbol probe;
+            pthread_mutex_lock(&SY.lock);
+            int known = cache_get(all[i], &probe);
+            pthread_mutex_unlock(&SY.lock);
+            if (!known) all[unique++] = all[i];
+        }
+        for (size_t i = 0; i < unique; i += BATCH)
+            hy_symbolize(all + i, (int)(unique - i < BATCH ? unique - i : BATCH), scratch);
+    }
+    if (all) hy_meta_free(all, cap);
+    if (scratch) hy_meta_free(scratch, BATCH * sizeof(hy_symbol));
+}

@@ -4,7 +4,9 @@
  * faults that are not ours reach the handler installed before, double frees of
  * guarded blocks carry both stacks, and running out of mappings degrades.
  *
- * Under AddressSanitizer the fault tests are skipped: ASan owns SIGSEGV. */
+ * Under AddressSanitizer the handler chains the same way (ASan lets a program
+ * install its own SIGSEGV handler, and ASan's becomes "the previous one"), so
+ * only the default-action case differs: there ASan reports the fault. */
 #include "test_memory_util.h"
 
 #include <fcntl.h>
@@ -24,13 +26,6 @@
 #define HY_UNDER_ASAN 0
 #endif
 
-#define SKIP_UNDER_ASAN()                                                                              \
-    do {                                                                                               \
-        if (HY_UNDER_ASAN) {                                                                           \
-            printf("    skipped: AddressSanitizer owns SIGSEGV in this build\n");                      \
-            return;                                                                                    \
-        }                                                                                              \
-    } while (0)
 
 static void guard_config(hyperion_memory_config *c, int underflow, const char *report) {
     hyperionMemoryConfigDefaults(c);
@@ -116,7 +111,6 @@ static char *check_report(const char *json_path, const char *err_path, int statu
 }
 
 HY_TEST(memory_guard_catches_one_byte_overflow_in_child) {
-    SKIP_UNDER_ASAN();
     char json_path[600], err_path[600];
     paths("overflow", json_path, err_path, sizeof json_path);
     int status = run_child(child_overflows_by_one_byte, json_path, err_path);
@@ -139,7 +133,6 @@ HY_TEST(memory_guard_catches_one_byte_overflow_in_child) {
 }
 
 HY_TEST(memory_guard_catches_one_byte_underflow_in_child) {
-    SKIP_UNDER_ASAN();
     char json_path[600], err_path[600];
     paths("underflow", json_path, err_path, sizeof json_path);
     int status = run_child(child_underflows_by_one_byte, json_path, err_path);
@@ -155,7 +148,6 @@ HY_TEST(memory_guard_catches_one_byte_underflow_in_child) {
 }
 
 HY_TEST(memory_guard_catches_use_after_free_in_child) {
-    SKIP_UNDER_ASAN();
     char json_path[600], err_path[600];
     paths("uaf", json_path, err_path, sizeof json_path);
     int status = run_child(child_uses_after_free, json_path, err_path);
@@ -207,14 +199,18 @@ static void child_faults_with_default_action(void *report) {
 }
 
 HY_TEST(memory_guard_passes_foreign_faults_to_the_previous_handler) {
-    SKIP_UNDER_ASAN();
     char json_path[600], err_path[600];
     paths("foreign", json_path, err_path, sizeof json_path);
     int status = run_child(child_faults_elsewhere, json_path, err_path);
     HY_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42);
     HY_CHECK(access(json_path, F_OK) != 0);   /* no report of ours */
     status = run_child(child_faults_with_default_action, json_path, err_path);
-    HY_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    if (HY_UNDER_ASAN) {
+        printf("    note: the previous handler is AddressSanitizer's here; it reports the fault instead of the default action\n");
+        HY_CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    } else {
+        HY_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    }
     HY_CHECK(access(json_path, F_OK) != 0);
 }
 
