@@ -239,7 +239,7 @@ typedef struct hyperion_memory_debug_info {
     uint64_t in_use_bytes, peak_bytes, total_allocated_bytes, limit_bytes;
     uint64_t tracked_blocks, tracked_bytes;    /* live blocks in the table (allocated while tracking) */
     uint64_t unique_stacks;
-    uint64_t next_id;                          /* id the next allocation gets (a leak filter's min_id) */
+    uint64_t next_id;                          /* ids are increasing (not dense): a leak filter's min_id */
     uint64_t guarded_blocks, guarded_bytes, quarantined_blocks, quarantined_bytes;
     uint64_t guard_mappings, guard_fallbacks;  /* mappings held; blocks left unguarded for lack of them */
     uint64_t double_frees, invalid_frees, corrupted_blocks;
@@ -344,8 +344,8 @@ hyperion_status hyperionCheckCorruption(hyperion_corruption_summary *summary, ch
 
 /* Allocate size bytes tagged tag from the native function
  * hyperion_test_leaky_allocation (so a leak report's stack names it) and keep
- * it alive. Returns its id (0 on failure, last error set; tracking must be on
- * for the id to be useful). */
+ * it alive. Returns its block id (0 on failure, last error set). With tracking
+ * off it returns a handle that only hyperionTestReleasePlantedLeak accepts. */
 uint64_t hyperionTestPlantLeak(size_t size, hyperion_mem_tag tag);
 
 /* Free a block planted by hyperionTestPlantLeak. HYPERION_INVALID_ARGUMENT for

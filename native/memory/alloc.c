@@ -328,7 +328,9 @@ void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_bu
                              stacks ? stack : 0, budget_index, (uint8_t)tag, (uint8_t)(d.guarded != 0) };
         hy_track_insert(&rec);
     }
-    if (limit) hy_mem_thresholds_check(seen, seen + size, tag);
+    /* never from the logger's own allocations: it may hold its lock, and the
+     * callback or the notice may log */
+    if (limit && tag != HYPERION_TAG_LOGGING) hy_mem_thresholds_check(seen, seen + size, tag);
     if (fallback && tag != HYPERION_TAG_LOGGING) {
         uint64_t n = fallbacks;
         if ((n & (n - 1)) == 0)   /* the 1st, 2nd, 4th, 8th ... time */
@@ -368,7 +370,7 @@ void hy_mem_release(void *ptr, const hy_caller *caller) {
         return;
     }
     uint64_t before = note_free(&d);
-    if (atomic_load_explicit(&hy_mem_set.limit, memory_order_relaxed))
+    if (d.tag != HYPERION_TAG_LOGGING && atomic_load_explicit(&hy_mem_set.limit, memory_order_relaxed))
         hy_mem_thresholds_check(before, before - d.size, (hyperion_mem_tag)d.tag);
     if (d.damage.damaged) report_damage(&d, tracked ? &rec : NULL);
 }

@@ -52,7 +52,7 @@ void hyperionSetMemoryUsageCallback(hyperion_memory_usage_callback callback, voi
 static void fire(double fraction, int rising, uint64_t in_use, uint64_t limit, hyperion_mem_tag tag) {
     if (in_usage_callback) return;
     in_usage_callback = 1;
-    if (tag != HYPERION_TAG_LOGGING) {
+    {
         char used[32], cap[32];
         hy_mem_format_bytes(in_use, used, sizeof used);
         hy_mem_format_bytes(limit, cap, sizeof cap);

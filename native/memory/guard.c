@@ -10,7 +10,8 @@
  * The slack on the open side (alignment rounding, the rest of the page) is
  * filled with canaries and checked on free.
  *
- * On free the whole mapping becomes PROT_NONE and joins a FIFO quarantine
+ * On free the whole mapping drops its pages (MADV_DONTNEED), becomes
+ * PROT_NONE and joins a FIFO quarantine
  * bounded in bytes and blocks; the oldest leave it with munmap. Any access to
  * a quarantined block faults and is reported as a use-after-free; a second
  * free of it is a double free reported with both stacks.
@@ -375,7 +376,9 @@ hy_free_result hy_guard_free(uintptr_t ptr, const hy_caller *caller, hy_block_de
     G.live_bytes -= g->size;
     uint64_t max_bytes = atomic_load_explicit(&hy_mem_set.quarantine_bytes, memory_order_relaxed);
     uint64_t max_blocks = atomic_load_explicit(&hy_mem_set.quarantine_blocks, memory_order_relaxed);
+    /* the pages go back to the system; the range stays reserved and faults */
     int keep = max_bytes >= g->size && max_blocks > 0 &&
+               madvise((void *)g->map_base, (size_t)g->map_len, MADV_DONTNEED) == 0 &&
                mprotect((void *)g->map_base, (size_t)g->map_len, PROT_NONE) == 0;
     if (keep) {
         atomic_store_explicit(&g->state, REC_QUARANTINED, memory_order_release);

@@ -8,7 +8,8 @@
  *   slab.c        size classes carved from slab runs
  *   canary.c      canary bytes around blocks; the on-demand corruption check
  *   guard.c       guarded blocks in their own mappings, quarantine, fallback
- *   fault.c       SIGSEGV/SIGBUS handler and its async-signal-safe report
+ *   fault.c       SIGSEGV/SIGBUS handler, alternate signal stacks, chaining
+ *   fault_report.c  the handler's async-signal-safe report (stderr + JSON)
  *   elfsym.c      async-signal-safe function names from an ELF symbol table
  *   stack.c       frame-pointer stack walk and the interned stack table
  *   symbolize.c   dladdr + addr2line (cached), for reports made in-process
@@ -190,6 +191,9 @@ extern atomic_uint hy_guard_test_failures;
 void hy_fault_install(void);                 /* idempotent */
 void hy_fault_prepare_thread(void);          /* alternate signal stack for the calling thread */
 void hy_fault_set_report_path(const char *template_path);
+void hy_fault_note_executable(void);
+/* Async-signal-safe: write the report of a fault at addr in view's mapping. */
+void hy_fault_report(int sig, uintptr_t addr, const hy_guard_view *view, void *ucontext);
 
 /* ------------------------------------------------------------------ ELF */
 
