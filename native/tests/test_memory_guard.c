@@ -357,3 +357,26 @@ HY_TEST(memory_guarded_blocks_keep_natural_and_requested_alignment) {
     HY_CHECK_INT(hyperionGetLastError()->code, HYPERION_CORRUPTION);
     mem_reset();
 }
+
+HY_TEST(memory_guard_trace_of_a_quarantined_block_has_both_stacks) {
+    hyperion_memory_config c;
+    guard_config(&c, 0, "");
+    c.track_allocations = 1;
+    HY_REQUIRE(hyperionInitMemory(&c) == HYPERION_OK);
+    hyperion_memory_debug_info d;
+    hyperionGetMemoryDebugInfo(&d);
+    uint64_t id = d.next_id;
+    void *p = hyperionAlloc(80, HYPERION_TAG_SAMPLER);
+    HY_REQUIRE(p != NULL);
+    hyperionFree(p);
+    char *text = NULL, *json = NULL;
+    HY_REQUIRE(hyperionGetAllocationTrace(id, &text, &json) == HYPERION_OK);
+    HY_CHECK(strstr(text, "80 bytes, tag \"sampler\", guarded") != NULL);
+    HY_CHECK(strstr(text, "freed (in quarantine) by thread") != NULL);
+    HY_CHECK(strstr(json, "\"live\":false") != NULL);
+    char *freed = strstr(json, "\"free_stack\":[{");
+    HY_CHECK(freed && strstr(freed, "memory_guard_trace_of_a_quarantined_block_has_both_stacks") != NULL);
+    hyperionFree(text);
+    hyperionFree(json);
+    mem_reset();
+}

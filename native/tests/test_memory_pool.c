@@ -470,3 +470,21 @@ HY_TEST(memory_pool_is_safe_from_many_threads) {
     HY_CHECK_INT(d1.double_frees + d1.invalid_frees, d0.double_frees + d0.invalid_frees);
     mem_reset();
 }
+
+HY_TEST(memory_initial_pool_size_reserves_arenas_up_front) {
+    hyperion_heap_stats before, after;
+    hyperionGetHeapStats(&before);
+    hyperion_memory_config c;
+    hyperionMemoryConfigDefaults(&c);
+    c.initial_pool_size = before.reserved_bytes + ((uint64_t)100 << 20);
+    HY_REQUIRE(hyperionInitMemory(&c) == HYPERION_OK);
+    hyperionGetHeapStats(&after);
+    HY_CHECK(after.reserved_bytes >= c.initial_pool_size);
+    HY_CHECK_INT(after.reserved_bytes % HY_MEM_ARENA_BYTES, 0);
+    /* reserved, not resident: committed grows only with use */
+    HY_CHECK(after.committed_bytes <= before.committed_bytes + (1 << 20));
+    c.initial_pool_size = (uint64_t)1 << 50;   /* more than the address range */
+    HY_CHECK_INT(hyperionInitMemory(&c), HYPERION_OUT_OF_MEMORY);
+    HY_CHECK_STR(error_text("field"), "initialPoolSize");
+    mem_reset();
+}
