@@ -135,7 +135,7 @@ typedef struct hyperion_memory_config {
     uint64_t initial_pool_size;     /* bytes of arenas reserved up front (rounded up to 64 MiB); 0 = on demand */
     uint64_t max_pool_size;         /* limit on the bytes requested by live blocks; 0 = unlimited */
     int track_allocations;          /* 1: keep the live-block table (leak reports, snapshots, ids) */
-    int track_stack_traces;         /* 1: record each tracked block's stack (needs track_allocations) */
+    int track_stack_traces;         /* 1: record each tracked block's stack (implies track_allocations) */
     hyperion_guard_mode guard_mode;
     double guard_sample_rate;       /* (0, 1]; used in HYPERION_GUARD_SAMPLED */
     uint64_t guard_min_size;        /* smaller blocks are never guarded; 0 = all sizes */
