@@ -21,7 +21,9 @@
  *
  * When no session or capture is active, HY_ZONE_* is one relaxed load of a
  * global flag and one not-taken branch (the metadata expressions are not even
- * evaluated), and HY_ZONE_END tests the zone's own stack slot. Names must be
+ * evaluated), and HY_ZONE_END tests the zone's own stack slot. When recording,
+ * a zone costs two CLOCK_MONOTONIC reads (vDSO, ~25 ns each) and an 80-byte
+ * store: about 70 ns. Names must be
  * static strings (string literals) or come from hyperionProfilerIntern; they are
  * recorded as pointers, never formatted on the hot path. A zone must end on the
  * thread that began it, in LIFO order with the other zones of that thread.
@@ -29,6 +31,13 @@
  * Threads. Each thread records into its own bounded buffer (allocated from the
  * pool, tag "profiler", on its first zone; no lock on the hot path). A full
  * buffer drops further zones and counts them; stop merges the buffers.
+ *
+ * Clock. CLOCK_MONOTONIC through the vDSO rather than raw rdtsc: it reads the
+ * TSC itself when the kernel trusts it, so it costs ~25 ns instead of ~12 ns,
+ * but needs no calibration, stays correct across cores, migrations and VMs with
+ * an unstable TSC, and is the clock the rest of the runtime (logs, sampler)
+ * uses, so zones and counter samples share one timebase. Zones are around ops
+ * of microseconds and more, where the difference does not show.
  *
  * The JSON strings returned here are allocated with hyperionAlloc; the caller
  * releases them with hyperionFree.
@@ -69,7 +78,11 @@ typedef enum hyperion_phase {
 const char *hyperionZoneCategoryName(hyperion_zone_category category);
 const char *hyperionPhaseName(hyperion_phase phase);
 
-/* Op metadata, recorded by value. Omitted fields are zero: no shape, no type. */
+/* Op metadata, recorded by value. Omitted fields are zero: no shape, no type.
+ * Count bytes and flops once per unit of work, on the zone that does it: when
+ * a matmul is split over the pool, each worker's slice zone carries its slice's
+ * bytes and flops, and the dispatching thread's zone around it carries none.
+ * Rates (GB/s, GFLOP/s) are then the op's totals over its wall time. */
 typedef struct hyperion_zone_meta {
     int32_t layer;            /* layer index, -1 = none (HY_ZONE_OP sets it) */
     int64_t dims[4];          /* shape, leading non-zero entries count, e.g. {n_out, n_in, n_tok} */
@@ -265,7 +278,8 @@ hyperion_status hyperionGetMachineLimits(hyperion_machine_limits *out);
 /* ------------------------------------------------------------ shutdown */
 
 /* Stop any session and capture and release every buffer and profile. Interned
- * names and the machine limits stay. */
+ * names and the machine limits stay. Call it when no zone is open on any thread
+ * (at teardown, or in tests). */
 void hyperionShutdownProfiler(void);
 
 #ifdef __cplusplus
