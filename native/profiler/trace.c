@@ -26,53 +26,106 @@ static void put_us(hy_jw *w, uint64_t ns) {
     hy_jw_printf(w, "%llu.%03llu", (unsigned long long)(ns / 1000ull), (unsigned long long)(ns % 1000ull));
 }
 
-static void write_zone(hy_jw *w, const hy_prof_rec *e, uint64_t t0, int pid, uint64_t tid) {
-    hy_jw_raw(w, ",\n{\"name\":", 10);
-    hy_jw_string(w, e->name);
-    hy_jw_printf(w, ",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":", hyperionZoneCategoryName((hyperion_zone_category)e->category));
-    put_us(w, e->start - t0);
-    hy_jw_text(w, ",\"dur\":");
-    put_us(w, e->end - e->start);
-    hy_jw_printf(w, ",\"pid\":%d,\"tid\":%llu,\"args\":{", pid, (unsigned long long)tid);
+/* A zone line is built in a local buffer with hand-made number formatting:
+ * traces run to millions of zones, and printf per field dominated the write. */
+static char *put_u64(char *p, uint64_t v) {
+    char tmp[24];
     int n = 0;
-#define SEP() do { if (n++) hy_jw_raw(w, ",", 1); } while (0)
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n) *p++ = tmp[--n];
+    return p;
+}
+
+static char *put_text(char *p, const char *text) {
+    size_t n = strlen(text);
+    memcpy(p, text, n);
+    return p + n;
+}
+
+/* ns as microseconds with three decimals */
+static char *put_us_fast(char *p, uint64_t ns) {
+    p = put_u64(p, ns / 1000);
+    uint64_t frac = ns % 1000;
+    *p++ = '.';
+    *p++ = (char)('0' + frac / 100);
+    *p++ = (char)('0' + frac / 10 % 10);
+    *p++ = (char)('0' + frac % 10);
+    return p;
+}
+
+static char *put_string(char *p, const char *text, size_t room) {
+    *p++ = '"';
+    p += hy_json_escape(text, strnlen(text, HY_PROF_NAME_MAX), p, room);
+    *p++ = '"';
+    return p;
+}
+
+static void write_zone(hy_jw *w, const hy_prof_rec *e, uint64_t t0, int pid, uint64_t tid) {
+    char line[2048];   /* two names of at most 128 bytes, escaped (x6), and numbers */
+    char *p = line;
+    p = put_text(p, ",\n{\"name\":");
+    p = put_string(p, e->name, 6 * HY_PROF_NAME_MAX + 1);
+    p = put_text(p, ",\"cat\":\"");
+    p = put_text(p, hyperionZoneCategoryName((hyperion_zone_category)e->category));
+    p = put_text(p, "\",\"ph\":\"X\",\"ts\":");
+    p = put_us_fast(p, e->start - t0);
+    p = put_text(p, ",\"dur\":");
+    p = put_us_fast(p, e->end - e->start);
+    p = put_text(p, ",\"pid\":");
+    p = put_u64(p, (uint64_t)pid);
+    p = put_text(p, ",\"tid\":");
+    p = put_u64(p, tid);
+    p = put_text(p, ",\"args\":{");
+    char *args = p;
+#define SEP() do { if (p != args) *p++ = ','; } while (0)
     if (e->layer >= 0) {
         SEP();
-        hy_jw_printf(w, "\"layer\":%d", e->layer);
+        p = put_text(p, "\"layer\":");
+        p = put_u64(p, (uint64_t)e->layer);
     }
     if (e->n_dims) {
         SEP();
-        hy_jw_text(w, "\"shape\":[");
-        for (int d = 0; d < e->n_dims; d++) hy_jw_printf(w, d ? ",%u" : "%u", e->dims[d]);
-        hy_jw_raw(w, "]", 1);
+        p = put_text(p, "\"shape\":[");
+        for (int d = 0; d < e->n_dims; d++) {
+            if (d) *p++ = ',';
+            p = put_u64(p, e->dims[d]);
+        }
+        *p++ = ']';
     }
     if (e->type) {
         SEP();
-        hy_jw_text(w, "\"type\":");
-        hy_jw_string(w, e->type);
+        p = put_text(p, "\"type\":");
+        p = put_string(p, e->type, 6 * HY_PROF_NAME_MAX + 1);
     }
     if (e->bytes) {
         SEP();
-        hy_jw_printf(w, "\"bytes\":%llu", (unsigned long long)e->bytes);
+        p = put_text(p, "\"bytes\":");
+        p = put_u64(p, e->bytes);
     }
     if (e->flops) {
         SEP();
-        hy_jw_printf(w, "\"flops\":%llu", (unsigned long long)e->flops);
+        p = put_text(p, "\"flops\":");
+        p = put_u64(p, e->flops);
     }
     if (e->request) {
         SEP();
-        hy_jw_printf(w, "\"request\":%llu", (unsigned long long)e->request);
+        p = put_text(p, "\"request\":");
+        p = put_u64(p, e->request);
     }
     if (e->flags & HY_EV_UNFINISHED) {
         SEP();
-        hy_jw_text(w, "\"unfinished\":true");
+        p = put_text(p, "\"unfinished\":true");
     }
     if (e->flags & HY_EV_CLAMPED) {
         SEP();
-        hy_jw_text(w, "\"clamped\":true");
+        p = put_text(p, "\"clamped\":true");
     }
 #undef SEP
-    hy_jw_raw(w, "}}", 2);
+    p = put_text(p, "}}");
+    hy_jw_raw(w, line, (size_t)(p - line));
 }
 
 static void write_counter(hy_jw *w, const char *name, const char *key, uint64_t value, uint64_t t, uint64_t t0, int pid) {
