@@ -4,8 +4,9 @@
  * Layout of the module:
  *   zones.c      global flag, per-thread buffers and their registry, zone begin/end,
  *                thread names, request ids, interned names
- *   session.c    configuration, sessions, captures, token counts, collecting the
- *                buffers into a profile, the public report entry points
+ *   session.c    configuration, sessions, captures, token counts
+ *   collect.c    copying the threads' buffers into a profile
+ *   output.c     the public report entry points and file saving
  *   sampler.c    the counter sampler thread (pool in use, RSS, tokens)
  *   analysis.c   nesting repair, self times, per-op / per-layer / per-phase statistics
  *   report.c     summary, hotspots and bottleneck JSON, the text table
@@ -228,6 +229,10 @@ typedef struct hy_prof_profile {
 /* Copy the events of the current epoch with start in [t0, t1) (request != 0:
  * only that request's) into a new profile. Open zones end at t1. */
 hyperion_status hy_prof_collect(uint64_t t0, uint64_t t1, uint64_t request, hy_prof_profile **out);
+/* session.c's control lock, and the profile reports read (call with it held;
+ * *temp = 1: a snapshot the caller frees). */
+void hy_prof_ctl_lock(int lock);
+hyperion_status hy_prof_current_profile(hy_prof_profile **out, int *temp);
 void hy_prof_profile_free(hy_prof_profile *p);
 
 /* ------------------------------------------------------------ analysis */

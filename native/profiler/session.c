@@ -7,6 +7,7 @@
  * their owners); the profile of a session or capture takes the events of that
  * epoch which started inside its window (and, for a capture, carry its request
  * id). Control functions are serialized by one lock; the hot path never takes it.
+ * Collecting is in collect.c, the report entry points in output.c.
  */
 #include "profiler/profiler_internal.h"
 
@@ -231,6 +232,7 @@ hyperion_status hyperionStopProfiling(void) {
     hy_prof_profile *p = NULL;
     hyperion_status st = hy_prof_collect(S.t0, t1, 0, &p);
     if (st == HYPERION_OK) {
+        p->config = S.config;
         attach_session_facts(p);
         p->samples = samples;
         p->n_samples = n_samples;
@@ -349,133 +351,21 @@ hyperion_status hyperionEndProfileCapture(uint64_t request_id, char **out_json) 
     return st;
 }
 
-/* ------------------------------------------------------------ collecting */
+/* ------------------------------------------------------------ for output.c */
 
-static int matches(const hy_prof_event *ev, uint64_t t0, uint64_t t1, uint64_t request) {
-    return ev->start >= t0 && ev->start < t1 && (request == 0 || ev->request == request);
+void hy_prof_ctl_lock(int lock) {
+    if (lock) pthread_mutex_lock(&S.ctl);
+    else pthread_mutex_unlock(&S.ctl);
 }
-
-hyperion_status hy_prof_collect(uint64_t t0, uint64_t t1, uint64_t request, hy_prof_profile **out) {
-    *out = NULL;
-    hy_prof_profile *p = hyperionCalloc(1, sizeof *p, HY_PROF_TAG);
-    if (!p) return hyperionGetLastError()->code;
-    p->t0 = t0;
-    p->t1 = t1 > t0 ? t1 : t0 + 1;
-    p->request = request;
-    p->config = S.config;
-    p->counters.reason = HY_CTR_DISABLED;
-    p->counters.paranoid = INT32_MIN;
-
-    uint32_t epoch = atomic_load(&hy_prof.epoch);
-    hyperion_status st = HYPERION_OK;
-    pthread_mutex_lock(&hy_prof_reg.lock);
-    /* The list cannot change while the lock is held (registration takes it),
-     * but counts grow: each buffer's count is read once, in pass 1. */
-    uint32_t n_all = 0;
-    for (hy_prof_buffer *b = hy_prof_reg.head; b; b = b->next) n_all++;
-    struct seen { uint32_t count; uint64_t dropped; } *counts = hyperionCalloc(n_all ? n_all : 1, sizeof *counts, HY_PROF_TAG);
-    if (!counts) {
-        st = hyperionGetLastError()->code;
-        pthread_mutex_unlock(&hy_prof_reg.lock);
-        hy_prof_profile_free(p);
-        return st;
-    }
-    /* pass 1: how many threads and matching events */
-    uint32_t n_buffers = 0, bi = 0;
-    uint64_t n_events = 0;
-    for (hy_prof_buffer *b = hy_prof_reg.head; b; b = b->next, bi++) {
-        if (atomic_load_explicit(&b->epoch, memory_order_acquire) != epoch || !b->events) continue;
-        uint32_t count = atomic_load_explicit(&b->count, memory_order_acquire);
-        uint64_t dropped = atomic_load(&b->dropped);
-        counts[bi].count = count;
-        counts[bi].dropped = dropped;
-        uint32_t matched = 0;
-        for (uint32_t i = 0; i < count; i++) matched += (uint32_t)matches(&b->events[i], t0, p->t1, request);
-        if (matched || (request == 0 && dropped > b->dropped_at_start)) n_buffers++;
-        n_events += matched;
-    }
-    if (n_events > UINT32_MAX) n_events = UINT32_MAX;
-    p->threads = n_buffers ? hyperionCalloc(n_buffers, sizeof *p->threads, HY_PROF_TAG) : NULL;
-    p->events = n_events ? hyperionCalloc((size_t)n_events, sizeof *p->events, HY_PROF_TAG) : NULL;
-    if ((n_buffers && !p->threads) || (n_events && !p->events)) {
-        st = hyperionGetLastError()->code;
-        pthread_mutex_unlock(&hy_prof_reg.lock);
-        hyperionFree(counts);
-        hy_prof_profile_free(p);
-        return st;
-    }
-    /* pass 2: copy the same events */
-    uint32_t t = 0, e = 0;
-    bi = 0;
-    for (hy_prof_buffer *b = hy_prof_reg.head; b && t < n_buffers; b = b->next, bi++) {
-        if (atomic_load_explicit(&b->epoch, memory_order_acquire) != epoch || !b->events) continue;
-        uint32_t count = counts[bi].count;
-        uint32_t first = e;
-        for (uint32_t i = 0; i < count && e < n_events; i++) {
-            const hy_prof_event *ev = &b->events[i];
-            if (!matches(ev, t0, p->t1, request)) continue;
-            hy_prof_rec *r = &p->events[e++];
-            r->name = ev->name;
-            r->type = ev->type;
-            r->start = ev->start;
-            r->end = atomic_load_explicit(&ev->end, memory_order_relaxed);
-            r->flags = ev->flags;
-            if (r->end == 0) {
-                r->end = p->t1;
-                r->flags |= HY_EV_UNFINISHED;
-            }
-            if (r->end > p->t1) r->end = p->t1;
-            if (r->end < r->start) r->end = r->start;
-            r->bytes = ev->bytes;
-            r->flops = ev->flops;
-            r->request = ev->request;
-            memcpy(r->dims, ev->dims, sizeof r->dims);
-            r->layer = ev->layer;
-            r->category = ev->category;
-            r->n_dims = ev->n_dims;
-            r->thread = t;
-        }
-        uint64_t dropped = counts[bi].dropped;
-        uint64_t dropped_here = request == 0 && dropped > b->dropped_at_start ? dropped - b->dropped_at_start : 0;
-        if (e == first && dropped_here == 0) continue;
-        hy_prof_thread *th = &p->threads[t];
-        th->tid = b->tid;
-        memcpy(th->name, b->name, sizeof th->name);
-        th->name[sizeof th->name - 1] = '\0';
-        th->order = b->order;
-        th->dropped = dropped_here;
-        th->first = first;
-        th->count = e - first;
-        p->dropped += dropped_here;
-        t++;
-    }
-    hyperionFree(counts);
-    pthread_mutex_unlock(&hy_prof_reg.lock);
-    p->n_threads = t;
-    p->n_events = e;
-    *out = p;
-    return st;
-}
-
-
-void hy_prof_profile_free(hy_prof_profile *p) {
-    if (!p) return;
-    hy_prof_analysis_free(p->analysis);
-    hyperionFree(p->threads);
-    hyperionFree(p->events);
-    hyperionFree(p->samples);
-    hyperionFree(p);
-}
-
-/* ------------------------------------------------------------ reports */
 
 /* The profile the report functions read: the running session's snapshot
  * (*temp = 1, caller frees it) or the last stopped session. Call with ctl held. */
-static hyperion_status current_profile(hy_prof_profile **out, int *temp) {
+hyperion_status hy_prof_current_profile(hy_prof_profile **out, int *temp) {
     *temp = 0;
     if (S.session) {
         hyperion_status st = hy_prof_collect(S.t0, hy_clock_monotonic_ns(), 0, out);
         if (st != HYPERION_OK) return st;
+        (*out)->config = S.config;
         attach_session_facts(*out);
         (*out)->sampled_memory = 0;
         *temp = 1;
@@ -486,143 +376,6 @@ static hyperion_status current_profile(hy_prof_profile **out, int *temp) {
                         "there is no profile yet");
     *out = S.last;
     return HYPERION_OK;
-}
-
-typedef hyperion_status (*writer_fn)(hy_prof_profile *p, hy_jw *w, uint32_t arg);
-
-static hyperion_status w_summary(hy_prof_profile *p, hy_jw *w, uint32_t arg) { (void)arg; return hy_prof_write_summary(p, w); }
-static hyperion_status w_hotspots(hy_prof_profile *p, hy_jw *w, uint32_t arg) { return hy_prof_write_hotspots(p, arg, w); }
-static hyperion_status w_bottlenecks(hy_prof_profile *p, hy_jw *w, uint32_t arg) { (void)arg; return hy_prof_write_bottlenecks(p, w); }
-static hyperion_status w_table(hy_prof_profile *p, hy_jw *w, uint32_t arg) { (void)arg; return hy_prof_write_table(p, w); }
-
-static hyperion_status report_to_string(writer_fn fn, uint32_t arg, char **out, const char *field) {
-    if (!out)
-        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", field) }),
-                             "output pointer must not be NULL");
-    *out = NULL;
-    pthread_mutex_lock(&S.ctl);
-    hy_prof_profile *p = NULL;
-    int temp = 0;
-    hyperion_status st = current_profile(&p, &temp);
-    if (st == HYPERION_OK) {
-        hy_jw w;
-        hy_jw_init_memory(&w);
-        st = fn(p, &w, arg);
-        if (st == HYPERION_OK) {
-            *out = hy_jw_take(&w);
-            if (!*out) st = HY_RAISE(HYPERION_OUT_OF_MEMORY, NULL, "no memory for the profiler report");
-        } else {
-            hy_jw_release(&w);
-        }
-        if (temp) hy_prof_profile_free(p);
-    }
-    pthread_mutex_unlock(&S.ctl);
-    return st;
-}
-
-hyperion_status hyperionGetProfileSummary(char **out_json) {
-    return report_to_string(w_summary, 0, out_json, "out_json");
-}
-
-hyperion_status hyperionGetHotspots(uint32_t n, char **out_json) {
-    return report_to_string(w_hotspots, n, out_json, "out_json");
-}
-
-hyperion_status hyperionAnalyzeBottlenecks(char **out_json) {
-    return report_to_string(w_bottlenecks, 0, out_json, "out_json");
-}
-
-hyperion_status hyperionGetProfileTable(char **out_text) {
-    return report_to_string(w_table, 0, out_text, "out_text");
-}
-
-hyperion_status hyperionPrintProfileSummary(FILE *stream) {
-    char *text = NULL;
-    hyperion_status st = hyperionGetProfileTable(&text);
-    if (st != HYPERION_OK) return st;
-    FILE *f = stream ? stream : stdout;
-    int failed = fputs(text, f) < 0 || fflush(f) != 0;
-    hyperionFree(text);
-    if (failed) return HY_RAISE(HYPERION_IO, NULL, "could not write the profile table: %s", strerror(errno));
-    return HYPERION_OK;
-}
-
-/* Write one report to path through a temporary file renamed into place. */
-static hyperion_status write_file(const char *path, writer_fn fn, hy_prof_profile *p) {
-    char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", "path") }), "path is too long");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int err = errno;
-        return HY_RAISE_WITH(HYPERION_IO, "check that the folder exists and is writable",
-                             ((hy_field[]){ HY_TXT("path", path), HY_NUM("errno", err) }),
-                             "cannot create \"%s\": %s", tmp, strerror(err));
-    }
-    hy_jw w;
-    hy_jw_init_fd(&w, fd);
-    hyperion_status st = fn(p, &w, 0);
-    hy_jw_raw(&w, "\n", 1);
-    hy_jw_flush(&w);
-    int failed = w.failed, err = w.errno_saved;
-    hy_jw_release(&w);
-    if (close(fd) != 0 && !failed) {
-        failed = 1;
-        err = errno;
-    }
-    if (st == HYPERION_OK && !failed && rename(tmp, path) != 0) {
-        failed = 1;
-        err = errno;
-    }
-    if (st != HYPERION_OK || failed) {
-        unlink(tmp);
-        if (failed && err == ENOMEM) return HY_RAISE(HYPERION_OUT_OF_MEMORY, NULL, "no memory to write \"%s\"", path);
-        if (failed)
-            return HY_RAISE_WITH(HYPERION_IO, err == ENOSPC ? "free some disk space" : NULL,
-                                 ((hy_field[]){ HY_TXT("path", path), HY_NUM("errno", err) }),
-                                 "cannot write \"%s\": %s", path, strerror(err));
-        return st;
-    }
-    return HYPERION_OK;
-}
-
-static hyperion_status w_trace(hy_prof_profile *p, hy_jw *w, uint32_t arg) { (void)arg; return hy_prof_write_trace(p, w); }
-
-/* "x.json" -> "x.summary.json"; anything else gets ".summary.json" appended. */
-static int summary_path(const char *path, char *out, size_t size) {
-    size_t n = strlen(path);
-    int written;
-    if (n >= 5 && strcmp(path + n - 5, ".json") == 0)
-        written = snprintf(out, size, "%.*s.summary.json", (int)(n - 5), path);
-    else
-        written = snprintf(out, size, "%s.summary.json", path);
-    return written >= 0 && (size_t)written < size;
-}
-
-hyperion_status hyperionSaveProfile(const char *path, hyperion_profile_format format) {
-    if (!path || !path[0])
-        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", "path") }),
-                             "path must be a non-empty string");
-    if ((unsigned)format > HYPERION_PROFILE_BOTH)
-        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "use chrome-trace, summary or both",
-                             ((hy_field[]){ HY_TXT("field", "format"), HY_NUM("value", (int)format) }),
-                             "unknown profile format %d", (int)format);
-    char second[4096];
-    if (format == HYPERION_PROFILE_BOTH && !summary_path(path, second, sizeof second))
-        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", "path") }), "path is too long");
-    pthread_mutex_lock(&S.ctl);
-    hy_prof_profile *p = NULL;
-    int temp = 0;
-    hyperion_status st = current_profile(&p, &temp);
-    if (st == HYPERION_OK) {
-        if (format == HYPERION_PROFILE_SUMMARY) st = write_file(path, w_summary, p);
-        else st = write_file(path, w_trace, p);
-        if (st == HYPERION_OK && format == HYPERION_PROFILE_BOTH) st = write_file(second, w_summary, p);
-        if (temp) hy_prof_profile_free(p);
-    }
-    pthread_mutex_unlock(&S.ctl);
-    return st;
 }
 
 /* ------------------------------------------------------------ shutdown */
