@@ -15,7 +15,7 @@ static void append_piece(char *text, size_t size, const hy_gguf *g, int32_t id) 
     const void *elems;
     const char *piece;
     uint64_t len;
-    if (hy_gguf_get_array(g, "tokenizer.ggml.tokens", 8 /* string */, &kv, &count, &elems) != HYPERION_OK ||
+    if (hy_gguf_get_array(g, "tokenizer.ggml.tokens", HY_GGUF_STRING, &kv, &count, &elems) != HYPERION_OK ||
         (uint64_t)id >= count || hy_gguf_array_string(kv, (uint64_t)id, &piece, &len) != HYPERION_OK)
         return;
     size_t n = strlen(text);
