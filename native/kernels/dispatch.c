@@ -13,21 +13,33 @@
 typedef struct group_entry {
     const char *name;
     const void *tables[4]; /* indexed by hyperion_isa */
+    /* optional: the AVX-512 table using AVX512-VNNI, preferred over
+     * tables[HYPERION_ISA_AVX512] when the CPU has VNNI */
+    const void *avx512_vnni;
 } group_entry;
 
-static const group_entry groups[HY_KGROUP_COUNT] = {
-    [HY_KGROUP_VEC] = { "vec", {
-        &hy_vec_kernels_scalar,
 #if defined(__x86_64__)
-        &hy_vec_kernels_avx2, &hy_vec_kernels_avx512,
+#define X86_TABLES(prefix) &prefix##_avx2, &prefix##_avx512
+#define X86_VNNI(prefix) &prefix##_avx512vnni
+#else
+#define X86_TABLES(prefix) NULL, NULL
+#define X86_VNNI(prefix) NULL
 #endif
-    } },
+
+static const group_entry groups[HY_KGROUP_COUNT] = {
+    [HY_KGROUP_VEC] = { "vec", { &hy_vec_kernels_scalar, X86_TABLES(hy_vec_kernels) }, NULL },
+    [HY_KGROUP_QUANT] = { "quant", { &hy_quant_kernels_scalar, X86_TABLES(hy_quant_kernels) },
+                          X86_VNNI(hy_quant_kernels) },
+    [HY_KGROUP_MATMUL] = { "matmul", { &hy_matmul_kernels_scalar, X86_TABLES(hy_matmul_kernels) },
+                           X86_VNNI(hy_matmul_kernels) },
+    [HY_KGROUP_OPS] = { "ops", { &hy_ops_kernels_scalar, X86_TABLES(hy_ops_kernels) }, NULL },
+    [HY_KGROUP_ATTENTION] = { "attention", { &hy_attn_kernels_scalar, X86_TABLES(hy_attn_kernels) }, NULL },
 };
 
-static const char *const group_names[HY_KGROUP_COUNT + 1] = { "vec", NULL };
+static const char *const group_names[HY_KGROUP_COUNT + 1] = { "vec", "quant", "matmul", "ops", "attention", NULL };
 
-/* The instruction set each group uses now; -1 until first use. */
-static atomic_int group_isa[HY_KGROUP_COUNT] = { -1 };
+/* The instruction set each group uses now (set by ensure_initialised). */
+static atomic_int group_isa[HY_KGROUP_COUNT];
 static atomic_int group_simd_enabled[HY_KGROUP_COUNT];
 static atomic_int initialised;
 
@@ -80,16 +92,28 @@ static void ensure_initialised(void) {
     atomic_store_explicit(&initialised, 1, memory_order_release);
 }
 
+/* The table of group g for an instruction set the CPU supports. */
+static const void *table_of(int g, int isa) {
+    if (isa == HYPERION_ISA_AVX512 && groups[g].avx512_vnni && hyperionGetCpuFeatures()->avx512vnni)
+        return groups[g].avx512_vnni;
+    return groups[g].tables[isa];
+}
+
 const void *hy_kernel_table(hy_kernel_group group) {
     ensure_initialised();
     int isa = atomic_load_explicit(&group_isa[group], memory_order_relaxed);
-    return groups[group].tables[isa];
+    return table_of(group, isa);
 }
 
 const void *hy_kernel_table_for(hy_kernel_group group, hyperion_isa isa) {
     if ((unsigned)group >= HY_KGROUP_COUNT || (unsigned)isa > HYPERION_ISA_NEON) return NULL;
     if (!isa_supported(isa)) return NULL;
-    return groups[group].tables[isa];
+    return table_of(group, isa);
+}
+
+const void *hy_kernel_table_avx512_novnni(hy_kernel_group group) {
+    if ((unsigned)group >= HY_KGROUP_COUNT || !isa_supported(HYPERION_ISA_AVX512)) return NULL;
+    return groups[group].tables[HYPERION_ISA_AVX512];
 }
 
 static int find_group(const char *name) {

@@ -17,6 +17,10 @@
 
 typedef enum hy_kernel_group {
     HY_KGROUP_VEC = 0,
+    HY_KGROUP_QUANT,     /* "quant": activation quantizers, row dot products */
+    HY_KGROUP_MATMUL,    /* "matmul": matrix-vector and matrix-matrix products */
+    HY_KGROUP_OPS,       /* "ops": rmsnorm, softmax, SwiGLU, rope, add */
+    HY_KGROUP_ATTENTION, /* "attention": q.K^T, softmax(s).V over the KV cache, KV stores */
     HY_KGROUP_COUNT
 } hy_kernel_group;
 
@@ -24,8 +28,15 @@ typedef enum hy_kernel_group {
 const void *hy_kernel_table(hy_kernel_group group);
 
 /* The table of `group` for one instruction set, or NULL when that version is
- * not compiled in or the CPU lacks it. Tests use it to compare versions. */
+ * not compiled in or the CPU lacks it. Tests use it to compare versions. For
+ * AVX-512 this is the VNNI variant when the group has one and the CPU has
+ * AVX512-VNNI. */
 const void *hy_kernel_table_for(hy_kernel_group group, hyperion_isa isa);
+
+/* The AVX-512 table of `group` without VNNI instructions (the one used on
+ * AVX-512 CPUs that lack VNNI), or NULL when the CPU lacks AVX-512. Tests use
+ * it so both variants are held to the scalar reference on any AVX-512 CPU. */
+const void *hy_kernel_table_avx512_novnni(hy_kernel_group group);
 
 /* ---- group "vec": float vector primitives ---- */
 typedef struct hy_vec_kernels {
@@ -49,4 +60,117 @@ static inline const hy_vec_kernels *hy_vec(void) {
     return (const hy_vec_kernels *)hy_kernel_table(HY_KGROUP_VEC);
 }
 
+/* ---- weight types with kernels: a dense index for the tables ---- */
+#include <stdint.h>
+
+typedef enum hy_wtype {
+    HY_W_F32 = 0, HY_W_F16, HY_W_BF16, HY_W_Q4_0, HY_W_Q8_0, HY_W_Q4_K, HY_W_Q5_K, HY_W_Q6_K,
+    HY_W_COUNT
+} hy_wtype;
+
+/* The table index of a ggml type id, -1 when there are no kernels for it. */
+int hy_wtype_of(uint32_t type);
+
+/* ---- group "quant": activation quantizers and row dot products ---- */
+
+/* Dot product of one weight row (n elements) with one activation row in the
+ * format the weight type pairs with (see quant.h). n is a positive multiple of
+ * the block size. */
+typedef float (*hy_dot_fn)(const void *w, const void *x, int64_t n);
+
+typedef struct hy_quant_kernels {
+    hy_dot_fn dot[HY_W_COUNT];
+    /* n floats -> n/32 Q8_0 blocks / n/256 Q8_K blocks; every version writes
+     * the same bytes as the scalar reference */
+    void (*quantize_q8_0)(const float *x, void *y, int64_t n);
+    void (*quantize_q8_K)(const float *x, void *y, int64_t n);
+} hy_quant_kernels;
+
+extern const hy_quant_kernels hy_quant_kernels_scalar;
+#if defined(__x86_64__)
+extern const hy_quant_kernels hy_quant_kernels_avx2;
+extern const hy_quant_kernels hy_quant_kernels_avx512;
+extern const hy_quant_kernels hy_quant_kernels_avx512vnni;
 #endif
+
+static inline const hy_quant_kernels *hy_quant(void) {
+    return (const hy_quant_kernels *)hy_kernel_table(HY_KGROUP_QUANT);
+}
+
+/* ---- group "matmul" ---- */
+
+/* y[r] = dot(row r of w, xq) for r in [r0, r1). w: rows of row_bytes bytes, n
+ * elements each; xq: one activation row; y indexed by absolute row. */
+typedef void (*hy_matvec_fn)(const uint8_t *w, size_t row_bytes, int64_t n, const void *xq,
+                             float *y, int64_t r0, int64_t r1);
+
+/* y[t * y_stride + r] = dot(row r of w, activation row t) for t < n_tokens and
+ * r in [r0, r1). xq: n_tokens rows of xq_row_bytes bytes. */
+typedef void (*hy_matmul_fn)(const uint8_t *w, size_t row_bytes, int64_t n, const void *xq,
+                             size_t xq_row_bytes, int64_t n_tokens, float *y, int64_t y_stride,
+                             int64_t r0, int64_t r1);
+
+typedef struct hy_matmul_kernels {
+    hy_matvec_fn matvec[HY_W_COUNT];
+    hy_matmul_fn matmul[HY_W_COUNT];
+} hy_matmul_kernels;
+
+extern const hy_matmul_kernels hy_matmul_kernels_scalar;
+#if defined(__x86_64__)
+extern const hy_matmul_kernels hy_matmul_kernels_avx2;
+extern const hy_matmul_kernels hy_matmul_kernels_avx512;
+extern const hy_matmul_kernels hy_matmul_kernels_avx512vnni;
+#endif
+
+static inline const hy_matmul_kernels *hy_matmul_table(void) {
+    return (const hy_matmul_kernels *)hy_kernel_table(HY_KGROUP_MATMUL);
+}
+
+/* ---- group "ops": float ops of the graph (see ops.h for the contracts) ---- */
+typedef struct hy_ops_kernels {
+    void (*rmsnorm)(float *out, const float *x, const float *w, int64_t n, float eps);
+    void (*softmax)(float *x, int64_t n);
+    void (*silu_mul)(float *out, const float *gate, const float *up, int64_t n);
+    void (*rope)(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float *cos_t,
+                 const float *sin_t);
+    void (*add)(float *out, const float *a, const float *b, int64_t n);
+} hy_ops_kernels;
+
+extern const hy_ops_kernels hy_ops_kernels_scalar;
+#if defined(__x86_64__)
+extern const hy_ops_kernels hy_ops_kernels_avx2;
+extern const hy_ops_kernels hy_ops_kernels_avx512;
+#endif
+
+static inline const hy_ops_kernels *hy_ops(void) {
+    return (const hy_ops_kernels *)hy_kernel_table(HY_KGROUP_OPS);
+}
+
+/* ---- group "attention" (see ops.h for the contracts) ---- */
+typedef struct hy_attn_kernels {
+    /* s[t] = scale * dot(q, row t of K), rows of head_dim elements, stride bytes apart */
+    void (*scores_f32)(float *s, const float *q, const uint8_t *k, size_t stride, int64_t head_dim,
+                       int64_t n_kv, float scale);
+    void (*scores_f16)(float *s, const float *q, const uint8_t *k, size_t stride, int64_t head_dim,
+                       int64_t n_kv, float scale);
+    /* out[d] = sum over t of p[t] * V[t][d] */
+    void (*values_f32)(float *out, const float *p, const uint8_t *v, size_t stride, int64_t head_dim,
+                       int64_t n_kv);
+    void (*values_f16)(float *out, const float *p, const uint8_t *v, size_t stride, int64_t head_dim,
+                       int64_t n_kv);
+    /* n floats -> n F16 values (round to nearest even) */
+    void (*store_f16)(uint16_t *dst, const float *src, int64_t n);
+} hy_attn_kernels;
+
+extern const hy_attn_kernels hy_attn_kernels_scalar;
+#if defined(__x86_64__)
+extern const hy_attn_kernels hy_attn_kernels_avx2;
+extern const hy_attn_kernels hy_attn_kernels_avx512;
+#endif
+
+static inline const hy_attn_kernels *hy_attn(void) {
+    return (const hy_attn_kernels *)hy_kernel_table(HY_KGROUP_ATTENTION);
+}
+
+#endif
+

@@ -1,0 +1,64 @@
+/*
+ * matmul.c — entry points of the weight-matrix products (matmul.h): checks
+ * and dispatch to the "matmul" group.
+ */
+#include "kernels/matmul.h"
+
+#include "core/internal.h"
+#include "kernels/kernels.h"
+#include "kernels/quant.h"
+#include "kernels/types.h"
+
+hyperion_status hy_matmul_supported(const hy_tensor *w) {
+    if (!w)
+        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", "w") }),
+                             "weight tensor must not be NULL");
+    const char *name = w->name ? w->name : "(unnamed)";
+    const hy_type_info *info = hy_type_get(w->type);
+    if (hy_wtype_of(w->type) < 0)
+        return HY_RAISE_WITH(HYPERION_MODEL_UNSUPPORTED, "use a model with f32, f16, bf16, q4_0, q8_0, q4_K, q5_K or q6_K weights",
+                             ((hy_field[]){ HY_TXT("field", "type"), HY_TXT("tensor", name), HY_NUM("value", w->type) }),
+                             "tensor \"%s\": no matrix kernels for type %s", name, info ? info->name : "unknown");
+    if (w->ne[0] == 0 || w->ne[0] % info->block_size != 0)
+        return HY_RAISE_WITH(HYPERION_MODEL_INVALID, NULL,
+                             ((hy_field[]){ HY_TXT("field", "ne0"), HY_TXT("tensor", name), HY_NUM("value", (double)w->ne[0]) }),
+                             "tensor \"%s\": row length %llu is not a positive multiple of %u", name,
+                             (unsigned long long)w->ne[0], info->block_size);
+    if (w->row_bytes != hy_type_row_bytes(w->type, w->ne[0]))
+        return HY_RAISE_WITH(HYPERION_MODEL_INVALID, NULL,
+                             ((hy_field[]){ HY_TXT("field", "row_bytes"), HY_TXT("tensor", name), HY_NUM("value", (double)w->row_bytes) }),
+                             "tensor \"%s\": row_bytes %llu does not match its type and length", name,
+                             (unsigned long long)w->row_bytes);
+    if (!w->data)
+        return HY_RAISE_WITH(HYPERION_MODEL_INVALID, NULL, ((hy_field[]){ HY_TXT("field", "data"), HY_TXT("tensor", name) }),
+                             "tensor \"%s\" has no data", name);
+    return HYPERION_OK;
+}
+
+/* The type index when w and the row range can be used, else -1. */
+static int usable(const hy_tensor *w, int64_t r0, int64_t r1) {
+    if (!w || !w->data || r0 < 0 || r1 <= r0 || (uint64_t)r1 > hy_tensor_rows(w)) return -1;
+    const int wt = hy_wtype_of(w->type);
+    if (wt < 0 || w->ne[0] == 0 || w->row_bytes != hy_type_row_bytes(w->type, w->ne[0])) return -1;
+    return wt;
+}
+
+void hy_matvec(const hy_tensor *w, const void *xq, float *y, int64_t row_begin, int64_t row_end) {
+    const int wt = usable(w, row_begin, row_end);
+    if (wt < 0 || !xq || !y) return;
+    hy_matmul_table()->matvec[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, y, row_begin, row_end);
+}
+
+void hy_matmul(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y, int64_t n_tokens,
+               int64_t row_begin, int64_t row_end) {
+    const int wt = usable(w, row_begin, row_end);
+    if (wt < 0 || !xq || !y || n_tokens < 1 || xq_row_bytes < hy_activation_row_bytes(w->type, (int64_t)w->ne[0]))
+        return;
+    const hy_matmul_kernels *k = hy_matmul_table();
+    const int64_t n_out = (int64_t)hy_tensor_rows(w);
+    if (n_tokens == 1)
+        k->matvec[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, y, row_begin, row_end);
+    else
+        k->matmul[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, xq_row_bytes, n_tokens, y, n_out,
+                      row_begin, row_end);
+}

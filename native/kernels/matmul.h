@@ -1,0 +1,55 @@
+/*
+ * matmul.h — weight-matrix products (internal API): matrix-vector for decode,
+ * matrix-matrix for prompt processing.
+ *
+ * Threading is the caller's: each call computes a range of output rows
+ * [row_begin, row_end), so a thread pool splits rows (or tiles) between its
+ * threads and calls these concurrently on disjoint ranges. The kernels keep no
+ * state and allocate nothing; they read the weights in place (the GGUF
+ * mapping).
+ *
+ * Weights: w from model/tensor.h, ne[0] = n_in elements per row, rows =
+ * hy_tensor_rows(w) outputs, row_bytes apart, of a type with kernels (F32,
+ * F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K: hy_matmul_supported). Activations:
+ * quantize x once with hy_quantize_activations(w->type, ...) into the format
+ * hy_activation_type(w->type) names; the same quantized row serves every
+ * thread and row range.
+ *
+ * Dispatched through the kernel group "matmul"; hyperionEnableSIMD("matmul",
+ * 0) forces the scalar reference. SIMD results equal the reference up to the
+ * order in which per-block float terms are added (integer block sums are
+ * exact in every version).
+ */
+#ifndef HYPERION_MATMUL_H
+#define HYPERION_MATMUL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hyperion.h"
+#include "model/tensor.h"
+
+/* HYPERION_OK when hy_matvec / hy_matmul can use w: a supported type, ne[0] a
+ * positive multiple of its block size, row_bytes matching, data non-NULL.
+ * Otherwise HYPERION_MODEL_UNSUPPORTED (field "type") or
+ * HYPERION_MODEL_INVALID (field "ne0" / "row_bytes" / "data") naming the
+ * tensor. Call once per tensor at load; the kernels themselves trust w. */
+hyperion_status hy_matmul_supported(const hy_tensor *w);
+
+/* Decode: y[r] = dot(row r of w, x) for r in [row_begin, row_end).
+ * xq: one activation row in the format hy_activation_type(w->type) wants;
+ * y: indexed by absolute row (y[row_begin] is the first written).
+ * Nothing is written when w is not supported or the range is empty or outside
+ * [0, rows). */
+void hy_matvec(const hy_tensor *w, const void *xq, float *y, int64_t row_begin, int64_t row_end);
+
+/* Prompt processing: y[t * n_out + r] = dot(row r of w, activation row t) for
+ * t < n_tokens and r in [row_begin, row_end), n_out = hy_tensor_rows(w).
+ * xq: n_tokens activation rows, xq_row_bytes apart (>= the row size);
+ * y: [n_tokens, n_out]. Register tiles: 16 (AVX-512) or 8 (AVX2) weight rows
+ * by several tokens, weight blocks decoded once per tile and reused across
+ * tokens. Nothing is written for unsupported w, a bad range or n_tokens < 1. */
+void hy_matmul(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y, int64_t n_tokens,
+               int64_t row_begin, int64_t row_end);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * matvec_impl.h — x86 matrix-vector products (decode) on the native GGUF
+ * layouts, built on the row kernels of rows_impl.h. Included by the "matmul"
+ * units; defines static matvec_* functions.
+ *
+ * Q4_0 / Q8_0: the activation's side data (d_x as float, offset corrections)
+ * is computed once per call and shared by all rows; rows go through the row
+ * kernel HY_X86_ROWS at a time, so each activation block loaded serves several
+ * weight rows. Weights stream once, front to back, row after row.
+ */
+#include "kernels/x86/rows_impl.h"
+
+/* activation blocks per side-data chunk (stack: 8 bytes per block) */
+#define HY_MV_SIDE 1024
+
+HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0,
+                         int64_t r1) {
+    const uint8_t *x = xq;
+    const int bs = KIND == 0 ? 18 : 34;
+    const float z = KIND == 0 ? -8.0f : (HY_X86_VNNI ? -128.0f : 0.0f);
+    const int64_t nb = n / 32;
+    float dx[HY_MV_SIDE], corr[HY_MV_SIDE];
+    for (int64_t b0 = 0; b0 < nb; b0 += HY_MV_SIDE) {
+        const int64_t cnt = nb - b0 < HY_MV_SIDE ? nb - b0 : HY_MV_SIDE;
+        hy_x86_q8_0_side(x + b0 * 34, cnt, z, dx, corr);
+        int64_t r = r0;
+        float out[HY_X86_ROWS];
+        for (; r + HY_X86_ROWS <= r1; r += HY_X86_ROWS) {
+            hy_x86_rows_q0(KIND, HY_X86_ROWS, w + (size_t)r * rb + b0 * bs, rb, cnt, x + b0 * 34, dx, corr, out);
+            for (int i = 0; i < HY_X86_ROWS; i++) y[r + i] = b0 ? y[r + i] + out[i] : out[i];
+        }
+        for (; r < r1; r++) {
+            hy_x86_rows_q0(KIND, 1, w + (size_t)r * rb + b0 * bs, rb, cnt, x + b0 * 34, dx, corr, out);
+            y[r] = b0 ? y[r] + out[0] : out[0];
+        }
+    }
+}
+
+static void matvec_q4_0(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
+    matvec_q0(0, w, rb, n, xq, y, r0, r1);
+}
+
+static void matvec_q8_0(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
+    matvec_q0(1, w, rb, n, xq, y, r0, r1);
+}
+
+static void matvec_q4_K(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) y[r] = hy_x86_row_q45_K(0, w + (size_t)r * rb, xq, n / 256);
+}
+
+static void matvec_q5_K(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) y[r] = hy_x86_row_q45_K(1, w + (size_t)r * rb, xq, n / 256);
+}
+
+static void matvec_q6_K(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) y[r] = hy_x86_row_q6_K(w + (size_t)r * rb, xq, n / 256);
+}
+
+static void matvec_f32(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) y[r] = hy_x86_row_f32((const float *)(const void *)(w + (size_t)r * rb), xq, n);
+}
+
+static void matvec_f16(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) y[r] = hy_x86_row_16(1, w + (size_t)r * rb, xq, n);
+}
+
+static void matvec_bf16(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) y[r] = hy_x86_row_16(0, w + (size_t)r * rb, xq, n);
+}

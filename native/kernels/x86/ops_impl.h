@@ -1,0 +1,238 @@
+/*
+ * ops_impl.h — x86 float ops ("ops" group) and attention helpers ("attention"
+ * group) with 256-bit vectors. Included by the AVX2 and AVX-512 units, which
+ * define HY_OPS_TABLE and HY_ATTN_TABLE (the tables' names). These ops touch
+ * a few kilobytes per token, so 256-bit vectors are enough on both.
+ *
+ * exp: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), e^r by a
+ * degree-7 Taylor polynomial (truncation < 1e-8 relative), times 2^n built in
+ * the exponent bits. Inputs are clamped to [-87.3, 88]: below, the result
+ * is 0 instead of a float subnormal (< 1.2e-38); above, e^88 instead of
+ * Inf. Within 2 ulp of expf elsewhere.
+ */
+#include <math.h>
+
+#include "kernels/fp16.h"
+#include "kernels/kernels.h"
+#include "kernels/x86/simd.h"
+
+HY_INLINE __m256 hy_exp_ps(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-87.33654f), hi = _mm256_set1_ps(88.0f);
+    const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+/* ---- "ops" ---- */
+
+static void rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps) {
+    /* squares rounded to float (as the reference), summed in double */
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 sq = _mm256_mul_ps(v, v);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(sq)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(sq, 1)));
+    }
+    double lanes[4];
+    _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
+    double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for (; i < n; i++) sum += (double)(x[i] * x[i]);
+    const float r = 1.0f / sqrtf((float)(sum / (double)n) + eps);
+    const __m256 vr = _mm256_set1_ps(r);
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vr);
+        if (w) v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
+        _mm256_storeu_ps(out + i, v);
+    }
+    for (; i < n; i++) out[i] = w ? (x[i] * r) * w[i] : x[i] * r;
+}
+
+static void softmax(float *x, int64_t n) {
+    int64_t i = 0;
+    float max = x[0];
+    if (n >= 8) {
+        __m256 m = _mm256_loadu_ps(x);
+        for (i = 8; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+        max = hy_hmax_ps(m);
+    }
+    for (; i < n; i++)
+        if (x[i] > max) max = x[i];
+    const __m256 vmax = _mm256_set1_ps(max);
+    __m256 vs = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 e = hy_exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+        _mm256_storeu_ps(x + i, e);
+        vs = _mm256_add_ps(vs, e);
+    }
+    float sum = hy_hsum_ps(vs);
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    const float inv = 1.0f / sum;
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+static void silu_mul(float *out, const float *gate, const float *up, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 s = _mm256_div_ps(g, _mm256_add_ps(one, hy_exp_ps(_mm256_xor_ps(g, sign))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) {
+        const float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+static void rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float *cos_t, const float *sin_t) {
+    const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const __m256 alt = _mm256_setr_ps(-0.0f, 0.0f, -0.0f, 0.0f, -0.0f, 0.0f, -0.0f, 0.0f);
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *v = x + h * head_dim;
+        int64_t i = 0; /* pair index */
+        for (; i + 4 <= n_rot / 2; i += 4) {
+            const __m256 c = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(cos_t + i)), dup);
+            const __m256 s = _mm256_xor_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(sin_t + i)), dup), alt);
+            const __m256 a = _mm256_loadu_ps(v + 2 * i);
+            const __m256 swapped = _mm256_permute_ps(a, 0xB1); /* (x1, x0) per pair */
+            _mm256_storeu_ps(v + 2 * i, _mm256_add_ps(_mm256_mul_ps(a, c), _mm256_mul_ps(swapped, s)));
+        }
+        for (; i < n_rot / 2; i++) {
+            const float x0 = v[2 * i], x1 = v[2 * i + 1];
+            v[2 * i] = x0 * cos_t[i] - x1 * sin_t[i];
+            v[2 * i + 1] = x0 * sin_t[i] + x1 * cos_t[i];
+        }
+    }
+}
+
+static void add(float *out, const float *a, const float *b, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    for (; i < n; i++) out[i] = a[i] + b[i];
+}
+
+const hy_ops_kernels HY_OPS_TABLE = { rmsnorm, softmax, silu_mul, rope, add };
+
+/* ---- "attention" ---- */
+
+/* 8 elements of a K/V row: F32 (HALF 0) or F16 (HALF 1) */
+HY_INLINE __m256 kv_load8(int HALF, const uint8_t *row, int64_t d) {
+    if (HALF) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * d)));
+    return _mm256_loadu_ps((const float *)(const void *)(row + 4 * d));
+}
+
+HY_INLINE float kv_at(int HALF, const uint8_t *row, int64_t d) {
+    return HALF ? hy_f16_at(row + 2 * d) : hy_load_f32(row + 4 * d);
+}
+
+HY_INLINE void scores(int HALF, float *s, const float *q, const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv,
+                      float scale) {
+    int64_t t = 0;
+    for (; t + 4 <= n_kv; t += 4) { /* four rows at once: independent chains, q loaded once */
+        const uint8_t *r0 = k + (size_t)t * stride, *r1 = r0 + stride, *r2 = r1 + stride, *r3 = r2 + stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        int64_t d = 0;
+        for (; d + 8 <= hd; d += 8) {
+            const __m256 qv = _mm256_loadu_ps(q + d);
+            a0 = _mm256_fmadd_ps(qv, kv_load8(HALF, r0, d), a0);
+            a1 = _mm256_fmadd_ps(qv, kv_load8(HALF, r1, d), a1);
+            a2 = _mm256_fmadd_ps(qv, kv_load8(HALF, r2, d), a2);
+            a3 = _mm256_fmadd_ps(qv, kv_load8(HALF, r3, d), a3);
+        }
+        float s0 = hy_hsum_ps(a0), s1 = hy_hsum_ps(a1), s2 = hy_hsum_ps(a2), s3 = hy_hsum_ps(a3);
+        for (; d < hd; d++) {
+            s0 += q[d] * kv_at(HALF, r0, d);
+            s1 += q[d] * kv_at(HALF, r1, d);
+            s2 += q[d] * kv_at(HALF, r2, d);
+            s3 += q[d] * kv_at(HALF, r3, d);
+        }
+        s[t] = s0 * scale;
+        s[t + 1] = s1 * scale;
+        s[t + 2] = s2 * scale;
+        s[t + 3] = s3 * scale;
+    }
+    for (; t < n_kv; t++) {
+        const uint8_t *r0 = k + (size_t)t * stride;
+        __m256 a0 = _mm256_setzero_ps();
+        int64_t d = 0;
+        for (; d + 8 <= hd; d += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), kv_load8(HALF, r0, d), a0);
+        float s0 = hy_hsum_ps(a0);
+        for (; d < hd; d++) s0 += q[d] * kv_at(HALF, r0, d);
+        s[t] = s0 * scale;
+    }
+}
+
+HY_INLINE void values(int HALF, float *out, const float *p, const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
+    int64_t d = 0;
+    for (; d + 32 <= hd; d += 32) { /* 32 output columns in registers over all rows */
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t t = 0; t < n_kv; t++) {
+            const uint8_t *row = v + (size_t)t * stride;
+            const __m256 pt = _mm256_broadcast_ss(p + t);
+            a0 = _mm256_fmadd_ps(pt, kv_load8(HALF, row, d), a0);
+            a1 = _mm256_fmadd_ps(pt, kv_load8(HALF, row, d + 8), a1);
+            a2 = _mm256_fmadd_ps(pt, kv_load8(HALF, row, d + 16), a2);
+            a3 = _mm256_fmadd_ps(pt, kv_load8(HALF, row, d + 24), a3);
+        }
+        _mm256_storeu_ps(out + d, a0);
+        _mm256_storeu_ps(out + d + 8, a1);
+        _mm256_storeu_ps(out + d + 16, a2);
+        _mm256_storeu_ps(out + d + 24, a3);
+    }
+    for (; d + 8 <= hd; d += 8) {
+        __m256 a0 = _mm256_setzero_ps();
+        for (int64_t t = 0; t < n_kv; t++)
+            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + t), kv_load8(HALF, v + (size_t)t * stride, d), a0);
+        _mm256_storeu_ps(out + d, a0);
+    }
+    for (; d < hd; d++) {
+        float a = 0.0f;
+        for (int64_t t = 0; t < n_kv; t++) a += p[t] * kv_at(HALF, v + (size_t)t * stride, d);
+        out[d] = a;
+    }
+}
+
+static void scores_f32(float *s, const float *q, const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
+    scores(0, s, q, k, stride, hd, n_kv, scale);
+}
+static void scores_f16(float *s, const float *q, const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
+    scores(1, s, q, k, stride, hd, n_kv, scale);
+}
+static void values_f32(float *out, const float *p, const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
+    values(0, out, p, v, stride, hd, n_kv);
+}
+static void values_f16(float *out, const float *p, const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
+    values(1, out, p, v, stride, hd, n_kv);
+}
+
+static void store_f16(uint16_t *dst, const float *src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) {
+        const uint16_t h = hy_float_to_half(src[i]);
+        memcpy(dst + i, &h, 2);
+    }
+}
+
+const hy_attn_kernels HY_ATTN_TABLE = { scores_f32, scores_f16, values_f32, values_f16, store_f16 };

@@ -1,0 +1,293 @@
+/*
+ * rows_impl.h — x86 row kernels on the native GGUF layouts: the inner loops of
+ * the dot products and of the matrix-vector products. Included by the AVX2
+ * and AVX-512 units (which compile it with their own flags); with HY_X86_VNNI
+ * set to 1 the 8-bit products use AVX512-VNNI's vpdpbusd (the unit must be
+ * compiled with -mavx512vnni -mavx512vl).
+ *
+ * Q4_0 / Q8_0 weights x Q8_0 activations, per block b of 32:
+ *   dot_b = d_w * d_x * sum_j (q_j - z) * y_j
+ * The products run on unsigned weight bytes (vpmaddubsw and vpdpbusd take an
+ * unsigned and a signed operand): u_j = q_j for Q4_0 (z = 8) and, with VNNI,
+ * u_j = q_j + 128 for Q8_0 (z = 128); the offset comes back as a correction
+ * corr_b = -z * sum_j y_j per activation block, precomputed once per
+ * activation (hy_x86_q8_0_side), so the per-row cost is a byte product, one
+ * conversion and one multiply-add. Without VNNI, Q8_0 uses the sign trick
+ * (|q| times y carrying q's sign; no correction).
+ * The 8 scales d_w of 8 consecutive blocks are fetched with one gather and
+ * multiplied by d_x together (the blocks are 18 / 34 bytes apart).
+ *
+ * K-quants x Q8_K: vpmaddubsw of the unsigned quants (Q4_K 0..15, Q5_K 0..31,
+ * Q6_K 0..63) with the activations, then vpmaddwd with the sub-block scales;
+ * the mins (Q4_K / Q5_K) and Q6_K's -32 offset use the activation's bsums.
+ * All integer sums are exact; only the float accumulation order differs from
+ * the scalar reference.
+ */
+#ifndef HYPERION_X86_ROWS_IMPL_H
+#define HYPERION_X86_ROWS_IMPL_H
+
+#include "kernels/fp16.h"
+#include "kernels/quant.h"
+#include "kernels/x86/simd.h"
+
+#ifndef HY_X86_VNNI
+#define HY_X86_VNNI 0
+#endif
+
+/* Max rows processed together by the Q4_0 / Q8_0 row kernels. */
+#define HY_X86_ROWS 4
+
+/* sum over groups of 4 of u[i] * s[i] as 8 int32 lanes (u unsigned, s signed;
+ * without VNNI the pairwise 16-bit sums must not saturate: callers keep
+ * u <= 63 or |s| <= 127 with u <= 128) */
+HY_INLINE __m256i hy_dot_u8s8(__m256i u, __m256i s) {
+#if HY_X86_VNNI
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+/* ---- Q8_0 activation side data: d_x as float and the offset correction ---- */
+
+/* For nb activation blocks at x: dx[b] = d_x, corr[b] = z_neg * sum(qs) (z_neg
+ * = -8 for Q4_0 weights, -128 for Q8_0 weights with VNNI, 0 when unused). */
+HY_INLINE void hy_x86_q8_0_side(const uint8_t *x, int64_t nb, float z_neg, float *dx, float *corr) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nb; b++, x += 34) {
+        dx[b] = hy_f16_at(x);
+        if (z_neg != 0.0f) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(x + 2));
+            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16);
+            corr[b] = z_neg * (float)hy_hsum_epi32(s);
+        } else {
+            corr[b] = 0.0f;
+        }
+    }
+}
+
+/* The F16 scales at p, p + stride, ..., p + 7 * stride as 8 floats. */
+HY_INLINE __m256 hy_gather_f16x8(const uint8_t *p, __m256i byte_offsets) {
+    const __m256i g = _mm256_i32gather_epi32((const int *)(const void *)p, byte_offsets, 1);
+    /* the low 16 bits of each dword to the front of each lane, then the lanes together */
+    const __m256i lo = _mm256_shuffle_epi8(g, _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                                                               0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1));
+    return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(lo, 0x08)));
+}
+
+/* ---- Q4_0 / Q8_0 rows ---- */
+
+/* out[r] = dot(row r, x) for r < R (rows rb bytes apart) over nb blocks, with
+ * the side data of x. KIND 0: Q4_0, 1: Q8_0. */
+HY_INLINE void hy_x86_rows_q0(int KIND, int R, const uint8_t *w, size_t rb, int64_t nb, const uint8_t *x,
+                              const float *dx, const float *corr, float *out) {
+    const int bs = KIND == 0 ? 18 : 34;
+    const int use_corr = KIND == 0 || HY_X86_VNNI;
+    __m256 acc[HY_X86_ROWS], accc[HY_X86_ROWS];
+    float tail[HY_X86_ROWS];
+    for (int r = 0; r < R; r++) {
+        acc[r] = _mm256_setzero_ps();
+        accc[r] = _mm256_setzero_ps();
+        tail[r] = 0.0f;
+    }
+    const __m256i offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(bs));
+    int64_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        const __m256 dxv = _mm256_loadu_ps(dx + b);
+        float sc[HY_X86_ROWS][8];
+        for (int r = 0; r < R; r++) {
+            const __m256 s = _mm256_mul_ps(hy_gather_f16x8(w + r * rb + b * bs, offs), dxv);
+            _mm256_storeu_ps(sc[r], s);
+            if (use_corr) accc[r] = _mm256_fmadd_ps(s, _mm256_loadu_ps(corr + b), accc[r]);
+        }
+        for (int k = 0; k < 8; k++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (b + k) * 34 + 2));
+            for (int r = 0; r < R; r++) {
+                const uint8_t *blk = w + r * rb + (b + k) * bs;
+                __m256i p;
+                if (KIND == 0) {
+                    p = hy_dot_u8s8(hy_nibbles32(blk + 2), y);
+                } else {
+                    const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
+#if HY_X86_VNNI
+                    p = hy_dot_u8s8(_mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)), y);
+#else
+                    p = hy_dot_u8s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+#endif
+                }
+                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&sc[r][k]), _mm256_cvtepi32_ps(p), acc[r]);
+            }
+        }
+    }
+    for (; b < nb; b++) { /* fewer than 8 blocks left */
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
+        for (int r = 0; r < R; r++) {
+            const uint8_t *blk = w + r * rb + b * bs;
+            const float s = hy_f16_at(blk) * dx[b];
+            __m256i p;
+            if (KIND == 0) {
+                p = hy_dot_u8s8(hy_nibbles32(blk + 2), y);
+            } else {
+                const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
+#if HY_X86_VNNI
+                p = hy_dot_u8s8(_mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)), y);
+#else
+                p = hy_dot_u8s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+#endif
+            }
+            tail[r] += s * ((float)hy_hsum_epi32(p) + (use_corr ? corr[b] : 0.0f));
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = hy_hsum_ps(_mm256_add_ps(acc[r], accc[r])) + tail[r];
+}
+
+/* ---- K-quants, one row ---- */
+
+/* The 8 six-bit scales and mins of a Q4_K / Q5_K scales[12] field. */
+HY_INLINE void hy_k4_unpack(const uint8_t *s12, uint8_t sc[8], uint8_t mn[8]) {
+    uint32_t u[3], o[4];
+    memcpy(u, s12, 12);
+    o[0] = u[0] & 0x3F3F3F3Fu;                                           /* scales 0..3 */
+    o[1] = (u[2] & 0x0F0F0F0Fu) | (((u[0] >> 6) & 0x03030303u) << 4);    /* scales 4..7 */
+    o[2] = u[1] & 0x3F3F3F3Fu;                                           /* mins 0..3 */
+    o[3] = ((u[2] >> 4) & 0x0F0F0F0Fu) | (((u[1] >> 6) & 0x03030303u) << 4); /* mins 4..7 */
+    memcpy(sc, o, 8);
+    memcpy(mn, o + 2, 8);
+}
+
+/* sum_j mn[j] * (activation sum over sub-block j of 32) from bsums */
+HY_INLINE int32_t hy_k4_min_dot(const uint8_t *mn, const uint8_t *px) {
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)(px + HY_Q8_K_BSUMS)); /* 16 x int16 */
+    const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+    const __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
+    __m128i p = _mm_madd_epi16(m16, pairs);
+    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0x4E));
+    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0xB1));
+    return _mm_cvtsi128_si32(p);
+}
+
+/* int16 scale j (of 8, held in both lanes of s16) broadcast to all 16 lanes */
+HY_INLINE __m256i hy_pick_scale(__m256i s16, int j) {
+    const __m256i m = _mm256_set1_epi16((short)((2 * j) | ((2 * j + 1) << 8)));
+    return _mm256_shuffle_epi8(s16, m);
+}
+
+/* Q4_K (HIGH_BIT 0) or Q5_K (HIGH_BIT 1) row times a Q8_K row. */
+HY_INLINE float hy_x86_row_q45_K(int HIGH_BIT, const uint8_t *pw, const uint8_t *px, int64_t nb) {
+    const int bs = HIGH_BIT ? 176 : 144, qs_off = HIGH_BIT ? HY_Q5_K_QS : HY_Q4_K_QS;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    float acc_min = 0.0f;
+    for (int64_t b = 0; b < nb; b++, pw += bs, px += 292) {
+        uint8_t sc[8], mn[8];
+        hy_k4_unpack(pw + HY_QK_SCALES, sc, mn);
+        const float dy = hy_load_f32(px + HY_Q8_K_D);
+        acc_min += dy * hy_f16_at(pw + HY_QK_DMIN) * (float)hy_k4_min_dot(mn, px);
+        const __m256i s16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
+        const uint8_t *q = pw + qs_off;
+        const int8_t *y = (const int8_t *)(px + HY_Q8_K_QS);
+        __m256i hbits = _mm256_setzero_si256();
+        if (HIGH_BIT) hbits = _mm256_loadu_si256((const __m256i *)(pw + HY_Q5_K_QH));
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i bits = _mm256_loadu_si256((const __m256i *)(q + 32 * c));
+            __m256i lo = _mm256_and_si256(bits, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            if (HIGH_BIT) {
+                const __m256i h = _mm256_srli_epi16(hbits, 2 * c);
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(h, one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 1), one), 4));
+            }
+            const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y + 64 * c)));
+            const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y + 64 * c + 32)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(plo, hy_pick_scale(s16, 2 * c)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(phi, hy_pick_scale(s16, 2 * c + 1)));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dy * hy_f16_at(pw + HY_QK_D)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hy_hsum_ps(acc) - acc_min;
+}
+
+/* Q6_K row times a Q8_K row. */
+HY_INLINE float hy_x86_row_q6_K(const uint8_t *pw, const uint8_t *px, int64_t nb) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++, pw += 210, px += 292) {
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)(pw + HY_Q6_K_SCALES));
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8); /* 16 scales as int16 */
+        /* the -32 offset: 32 * sum_j sc_j * bsum_j */
+        const __m256i corr = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)(px + HY_Q8_K_BSUMS)));
+        __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
+        const uint8_t *ql = pw + HY_Q6_K_QL, *qh = pw + HY_Q6_K_QH;
+        const int8_t *y = (const int8_t *)(px + HY_Q8_K_QS);
+        for (int h = 0; h < 2; h++, ql += 64, qh += 32, y += 128) {
+            /* this half's 8 scales in both lanes; vector k takes scale 2k in the
+             * low lane (elements 0..15 of its 32) and 2k+1 in the high lane */
+            const __m256i s = h == 0 ? _mm256_permute4x64_epi64(sc16, 0x44) : _mm256_permute4x64_epi64(sc16, 0xEE);
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m3), 4));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), m3), 4));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m3), 4));
+            const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m3), 4));
+            const __m256i qv[4] = { q1, q2, q3, q4 };
+            for (int k = 0; k < 4; k++) {
+                const __m256i m = _mm256_setr_epi8(4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
+                                                   4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1,
+                                                   4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
+                                                   4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
+                                                   4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3);
+                const __m256i p = _mm256_maddubs_epi16(qv[k], _mm256_loadu_si256((const __m256i *)(y + 32 * k)));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_shuffle_epi8(s, m)));
+            }
+        }
+        const float d = hy_f16_at(pw + HY_Q6_K_D) * hy_load_f32(px + HY_Q8_K_D);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hy_hsum_ps(acc);
+}
+
+/* ---- float rows (activations are F32) ---- */
+
+HY_INLINE float hy_x86_row_f32(const float *a, const float *x, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(x + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(x + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(x + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(x + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(x + i), s0);
+    float sum = hy_hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) sum += a[i] * x[i];
+    return sum;
+}
+
+/* 8 F16 (HALF 1) or BF16 (HALF 0) values at p as floats */
+HY_INLINE __m256 hy_load8_16(int HALF, const uint8_t *p) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)p);
+    if (HALF) return _mm256_cvtph_ps(v);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
+}
+
+HY_INLINE float hy_x86_row_16(int HALF, const uint8_t *a, const float *x, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(hy_load8_16(HALF, a + 2 * i), _mm256_loadu_ps(x + i), s0);
+        s1 = _mm256_fmadd_ps(hy_load8_16(HALF, a + 2 * i + 16), _mm256_loadu_ps(x + i + 8), s1);
+        s2 = _mm256_fmadd_ps(hy_load8_16(HALF, a + 2 * i + 32), _mm256_loadu_ps(x + i + 16), s2);
+        s3 = _mm256_fmadd_ps(hy_load8_16(HALF, a + 2 * i + 48), _mm256_loadu_ps(x + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(hy_load8_16(HALF, a + 2 * i), _mm256_loadu_ps(x + i), s0);
+    float sum = hy_hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) sum += (HALF ? hy_f16_at(a + 2 * i) : hy_bf16_to_float(hy_load_u16(a + 2 * i))) * x[i];
+    return sum;
+}
+
+#endif
