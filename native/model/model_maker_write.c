@@ -6,17 +6,12 @@
 #include "model/model_maker.h"
 
 #include "core/internal.h"
+#include "kernels/quant.h"
 #include "kernels/types.h"
 #include "model/gguf.h"
 #include "model/gguf_write.h"
 #include "model/llama_names.h"
 
-#if __has_include("kernels/quant.h")
-#include "kernels/quant.h"
-#define HAVE_QUANTIZERS 1
-#else
-#define HAVE_QUANTIZERS 0
-#endif
 
 #include <math.h>
 #include <stdio.h>
@@ -151,14 +146,9 @@ static hyperion_status encode_row(const hy_make_model_tensor *t, const float *ro
         memcpy(out, row, (size_t)bytes); /* little-endian hosts only, as the reader */
         return HYPERION_OK;
     }
-#if HAVE_QUANTIZERS
     if (hy_quantize_row(t->type, row, out, (int64_t)t->ne[0]) == bytes) return HYPERION_OK;
     return HY_RAISE_WITH(HYPERION_INTERNAL, NULL, ((hy_field[]){ HY_TXT("tensor", t->name) }),
                          "make-model: quantizing a row of %s to %s failed", t->name, hy_type_get(t->type)->name);
-#else
-    return HY_RAISE_WITH(HYPERION_MODEL_UNSUPPORTED, "make an f32 model", ((hy_field[]){ HY_TXT("field", "type_name") }),
-                         "make-model: this build has no quantizers for %s", hy_type_get(t->type)->name);
-#endif
 }
 
 static hyperion_status stream_tensor(stream *s, hy_gguf_writer *w, const hy_make_model_tensor *t) {
