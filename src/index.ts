@@ -18,3 +18,5 @@ export { loadModel, Model } from './model';
 export type { LoadModelOptions, ModelInfo, EvaluateOptions } from './model';
 export { verifyModel, getModelInfo, inspectModel } from './model-files';
 export type { VerifyReport, ModelFileInfo, InspectReport, FileProblem } from './model-files';
+export { makeModel, modelMakerCatalog } from './maker';
+export type { MakeModelOptions, MadeModel, MakerCatalog } from './maker';

@@ -43,5 +43,6 @@ void RegisterTesting(Napi::Env env, Napi::Object exports);
 void RegisterMemory(Napi::Env env, Napi::Object exports);
 void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterModelFiles(Napi::Env env, Napi::Object exports);
+void RegisterMaker(Napi::Env env, Napi::Object exports);
 
 #endif

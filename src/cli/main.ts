@@ -7,6 +7,7 @@ import { demoCommand } from './demo';
 import { version } from '../system';
 import { EXIT } from './exit-codes';
 import { inspectCommand, verifyCommand } from './inspect';
+import { makeModelCommand } from './make-model';
 
 export { EXIT };
 
@@ -41,7 +42,7 @@ const versionCommand: Command = {
   },
 };
 
-export const commands: Command[] = [demoCommand, inspectCommand, verifyCommand, versionCommand];
+export const commands: Command[] = [demoCommand, inspectCommand, verifyCommand, makeModelCommand, versionCommand];
 
 const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
