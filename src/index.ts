@@ -14,3 +14,7 @@ export {
 export type { LogLevel, LogCategory, LogFormat, LogRecord, LoggingOptions, RotationOptions, LogStats } from './logging';
 export { version, nativeVersion, getCpuFeatures, enableSIMD, setErrorCallback, getLastError } from './system';
 export type { CpuFeatures, Isa } from './system';
+export { loadModel, Model } from './model';
+export type { LoadModelOptions, ModelInfo, EvaluateOptions } from './model';
+export { verifyModel, getModelInfo, inspectModel } from './model-files';
+export type { VerifyReport, ModelFileInfo, InspectReport, FileProblem } from './model-files';

@@ -61,6 +61,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterErrors(env, exports);
   RegisterLogging(env, exports);
   RegisterMemory(env, exports);
+  RegisterModel(env, exports);
+  RegisterModelFiles(env, exports);
   RegisterTesting(env, exports);
   return exports;
 }

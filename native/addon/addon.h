@@ -42,5 +42,6 @@ void RegisterLogging(Napi::Env env, Napi::Object exports);
 void RegisterTesting(Napi::Env env, Napi::Object exports);
 void RegisterMemory(Napi::Env env, Napi::Object exports);
 void RegisterModel(Napi::Env env, Napi::Object exports);
+void RegisterModelFiles(Napi::Env env, Napi::Object exports);
 
 #endif

@@ -75,7 +75,7 @@ static Napi::Value LoadModel(const Napi::CallbackInfo &info) {
 
 Napi::Value ModelHandle::Info(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!model_ || atomic_load(&model_->disposed)) {
+  if (!model_ || model_->disposed.load()) {
     hy_error_raise(HYPERION_DISPOSED, __FILE__, __LINE__, "load the model again", nullptr, 0, "the model has been disposed");
     return ThrowLastError(env);
   }

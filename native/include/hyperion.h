@@ -247,5 +247,6 @@ const hyperion_cpu_features *hyperionGetCpuFeatures(void);
 #include "hyperion_memory.h"
 #include "hyperion_kernels.h"
 #include "hyperion_model.h"
+#include "hyperion_profiler.h"
 
 #endif /* HYPERION_H */

@@ -42,7 +42,7 @@ static void note_activation_row(hy_llama_model *m, const hy_tensor *t) {
 }
 
 /* The hyperparameters as the reference pass's config (same facts, its names). */
-static void config_from_hparams(const hy_llama_hparams *hp, hy_llama_config *cfg) {
+void hy_llama_config_from_hparams(const hy_llama_hparams *hp, hy_llama_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->n_vocab = hp->n_vocab;
     cfg->n_ctx_train = hp->n_ctx_train;
@@ -69,7 +69,7 @@ static hyperion_status build_rope_divisors(hy_llama_model *m) {
     const hy_llama_hparams *hp = &m->hp;
     if (hp->rope_freqs || hp->rope_scaling != HY_ROPE_SCALING_LLAMA3) return HYPERION_OK;
     hy_llama_config cfg;
-    config_from_hparams(hp, &cfg);
+    hy_llama_config_from_hparams(hp, &cfg);
     uint32_t half = hp->n_rot / 2;
     double *tmp = hyperionAlloc(half * sizeof(double), HYPERION_TAG_MODEL);
     m->rope_divisors = hyperionAlloc(half * sizeof(float), HYPERION_TAG_MODEL);
@@ -94,7 +94,7 @@ hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out) {
         /* every weight product must have kernels; find out now, not mid-generation */
         s = check_kernels(m->w.output);
         for (uint32_t l = 0; s == HYPERION_OK && l < m->w.n_layer; l++) {
-            static const int products[] = { HY_L_ATTN_Q, HY_L_ATTN_K, HY_L_ATTN_V, HY_L_ATTN_OUT,
+            static const int products[] = { HY_L_ATTN_Q, HY_L_ATTN_K, HY_L_ATTN_V, HY_L_ATTN_OUTPUT,
                                             HY_L_FFN_GATE, HY_L_FFN_UP, HY_L_FFN_DOWN };
             for (size_t i = 0; s == HYPERION_OK && i < sizeof products / sizeof products[0]; i++) {
                 const hy_tensor *t = m->w.layers[l].t[products[i]];
@@ -399,7 +399,7 @@ static hyperion_status layer_forward(pass *ps, uint32_t l) {
     }
     if ((s = hy_threadpool_for(ps->pool, (size_t)n * hp->n_head, 1, attention_items, ps))) return s;
     invalidate_input(c);
-    if ((s = product(ps, L->t[HY_L_ATTN_OUT], c->attn, Q, c->xb))) return s; /* [n, E] */
+    if ((s = product(ps, L->t[HY_L_ATTN_OUTPUT], c->attn, Q, c->xb))) return s; /* [n, E] */
     hy_add(c->x, c->x, c->xb, (int64_t)n * E);
 
     /* ---- feed-forward block (SwiGLU) ---- */

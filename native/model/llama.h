@@ -11,8 +11,9 @@
 #ifndef HYPERION_LLAMA_H
 #define HYPERION_LLAMA_H
 
-#include <stdatomic.h>
+#include "core/atomics.h"
 
+#include "core/internal.h"
 #include "model/gguf.h"
 #include "model/llama_hparams.h"
 #include "runtime/threadpool.h"
@@ -30,6 +31,9 @@ typedef struct hy_llama_model {
  * weight type without kernels (HYPERION_MODEL_UNSUPPORTED naming the tensor). */
 hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out);
 void hy_llama_model_free(hy_llama_model *model);
+
+/* The hyperparameters as the reference forward pass's config. */
+void hy_llama_config_from_hparams(const hy_llama_hparams *hp, hy_llama_config *cfg);
 
 /* Bytes of KV cache one context of n_ctx positions needs (F16 cache). */
 uint64_t hy_llama_kv_bytes(const hy_llama_hparams *hp, uint32_t n_ctx, uint32_t kv_type);

@@ -7,7 +7,7 @@
 #ifndef HYPERION_RUNTIME_MODEL_H
 #define HYPERION_RUNTIME_MODEL_H
 
-#include <stdatomic.h>
+#include "core/atomics.h"
 
 #include "model/llama.h"
 #include "runtime/threadpool.h"

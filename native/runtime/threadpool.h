@@ -38,7 +38,7 @@
 #ifndef HYPERION_RUNTIME_THREADPOOL_H
 #define HYPERION_RUNTIME_THREADPOOL_H
 
-#include <stdatomic.h>
+#include "core/atomics.h"
 #include <stddef.h>
 #include <stdint.h>
 
