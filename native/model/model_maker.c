@@ -171,8 +171,8 @@ static uint32_t recipe_type(const hy_make_model_type *t, kind k, uint32_t layer,
     if (k == K_OUTPUT || (tied && k == K_TOKEN_EMBD)) {
         if (ne0 % hy_type_get(base)->block_size) type = HY_TYPE_Q8_0;
         else if (base != HY_TYPE_Q8_0) type = HY_TYPE_Q6_K;
-    } else if ((t->file_type == 15 || t->file_type == 17) && (k == K_V || k == K_DOWN) &&
-               hy_make_model_use_more_bits(layer, n_layer)) {
+    } else if (is_k_quant(base) && (k == K_V || k == K_DOWN) && hy_make_model_use_more_bits(layer, n_layer)) {
+        /* a K base type means a _M mix here (Q4_K_M, Q5_K_M) */
         type = HY_TYPE_Q6_K;
     }
     return fallback(type, ne0);

@@ -90,12 +90,13 @@ typedef struct hy_make_model_params {
     const volatile int *abort_flag;
 } hy_make_model_params;
 
-/* Write the model p describes to path (through "<path>.partial", renamed at
- * the end; an existing file at path is replaced only on success). Errors:
+/* Write the model p describes to path: the data goes to "<path>.partial",
+ * renamed to path at the end, so a file already at path is replaced only on
+ * success. Blocking (run it off the Node main thread). Errors:
  * HYPERION_INVALID_ARGUMENT naming the field ("shape_name", "type_name",
- * "shape.n_embd", "path", ...), HYPERION_IO when the file cannot be written,
- * HYPERION_ABORTED, HYPERION_OUT_OF_MEMORY. On any error no file is left
- * behind at path or "<path>.partial". */
+ * "shape.n_embd", "path", ...), HYPERION_IO when the file cannot be written
+ * (fields path, errno), HYPERION_ABORTED, HYPERION_OUT_OF_MEMORY. After any
+ * error "<path>.partial" is removed and path is as it was. */
 hyperion_status hy_make_model(const hy_make_model_params *p, const char *path);
 
 /* ---- the plan (what hy_make_model writes; for tests and tools) */

@@ -42,11 +42,11 @@ static const char *const english[] = {
     "al", "ar", "st", "to", "nt", "ng", "se", "ha", "as", "ou", "io", "le", "ve", "co", "me", "de", "hi", "ri",
     "ro", "ic", "ne", "ea", "ra", "ce", "li", "ch", "ll", "be", "ma", "si", "om", "ur", "ay", "ly", "ow", "ee",
     "oo", "ck", "sh", "wh", "ai", "ey", "ut", "ot", "ig", "ab", "ad", "am", "ap", "ex", "ul", "un", "us", "id",
-    "il", "im", "ir", "ol", "op", "os", "ow", "pe", "pl", "pr", "qu", "sc", "sp", "tr", "wa", "we", "wi", "wo",
+    "il", "im", "ir", "ol", "op", "os", "pe", "pl", "pr", "qu", "sc", "sp", "tr", "wa", "we", "wi", "wo",
     /* suffixes and word pieces */
     "ing", "ion", "ent", "ers", "est", "ies", "ity", "ous", "ive", "ful", "ess", "ant", "ame", "ake", "ook",
     "ell", "all", "ill", "ind", "ight", "ound", "own", "ead", "ear", "eat", "art", "ark", "ong", "ung", "ang",
-    "ink", "ank", "ick", "ack", "ock", "ay", "tion", "ation", "ment", "ness", "able", "ally", "ence", "ance",
+    "ink", "ank", "ick", "ack", "ock", "tion", "ation", "ment", "ness", "able", "ally", "ence", "ance",
     "ship", "less", "ted", "ded", "ned", "red", "led", "ped", "ked", "ged", "ized", "ise", "ize", "ure", "ture",
     "'s", "'t", "'re", "'ll", "'ve", "'m", "'d", "n't", "..", "...", "--", ".\"", ",\"", "!\"", "?\"",
     /* the most frequent words */
@@ -98,8 +98,8 @@ static const char *const english[] = {
     " Once", " upon", " little", " named", " Lily", " Tom", " Tim", " Sue", " Ben", " Max", " Mia", " Sam",
     " happy", " sad", " park", " cat", " ball", " mom", " dad", " friends", " wanted", " asked", " smiled",
     " toy", " sun", " fun", " help", " looked", " liked", " loved", " played", " felt", " thing", " things",
-    " said", " jumped", " garden", " flower", " flowers", " scared", " excited", " special", " decided",
-    " inside", " outside", " sky", " pretty", " nice", " kind", " sorry", " thank", " please", " hug",
+    " jumped", " garden", " flower", " flowers", " scared", " excited", " decided", " inside", " outside",
+    " sky", " pretty", " nice", " sorry", " thank", " please", " hug",
     /* capitalized sentence starts */
     " The", " I", " He", " She", " It", " In", " A", " We", " They", " This", " But", " And", " One", " You",
     " When", " There", " What", " So", " Then", " His", " Her", " My", " If", " As", " At", " On", " For",
