@@ -64,6 +64,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterModel(env, exports);
   RegisterModelFiles(env, exports);
   RegisterMaker(env, exports);
+  RegisterBench(env, exports);
   RegisterTesting(env, exports);
   return exports;
 }
