@@ -55,10 +55,15 @@ void hy_matmul(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y
     if (wt < 0 || !xq || !y || n_tokens < 1 || xq_row_bytes < hy_activation_row_bytes(w->type, (int64_t)w->ne[0]))
         return;
     const hy_matmul_kernels *k = hy_matmul_table();
-    const int64_t n_out = (int64_t)hy_tensor_rows(w);
-    if (n_tokens == 1)
-        k->matvec[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, y, row_begin, row_end);
-    else
-        k->matmul[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, xq_row_bytes, n_tokens, y, n_out,
-                      row_begin, row_end);
+    const int64_t n_out = (int64_t)hy_tensor_rows(w), n = (int64_t)w->ne[0];
+    if (n_tokens == 1) {
+        k->matvec[wt](w->data, (size_t)w->row_bytes, n, xq, y, row_begin, row_end);
+        return;
+    }
+    /* scratch for the register tiles; when the pool refuses it, the kernel
+     * computes the same products on its slower path without scratch */
+    const size_t scratch_bytes = k->matmul_scratch(wt, n, n_tokens);
+    void *scratch = scratch_bytes ? hyperionAlloc(scratch_bytes, HYPERION_TAG_SCRATCH) : NULL;
+    k->matmul[wt](w->data, (size_t)w->row_bytes, n, xq, xq_row_bytes, n_tokens, y, n_out, row_begin, row_end, scratch);
+    hyperionFree(scratch);
 }

@@ -125,43 +125,63 @@ HY_TEST(matvec_simd_matches_scalar_on_odd_row_counts) {
     }
 }
 
+/* Every SIMD matmul (with scratch: register tiles; without: by rows) against
+ * the reference for one shape; rows [3, rows) of a y with row pitch rows + 1. */
+static void check_matmul(const mtable *t, int nt, uint32_t type, int64_t n, int64_t rows, int64_t n_tok) {
+    const int wt = hy_wtype_of(type);
+    const hy_type_info *info = hy_type_get(type);
+    problem p = make_problem(type, n, rows, n_tok);
+    const int64_t r0 = 3, r1 = rows, ys = rows + 1;
+    float *ref = malloc(sizeof(float) * (size_t)(ys * n_tok)), *got = malloc(sizeof(float) * (size_t)(ys * n_tok));
+    for (int64_t i = 0; i < ys * n_tok; i++) ref[i] = SENTINEL;
+    hy_matmul_kernels_scalar.matmul[wt](p.w, p.row_bytes, n, p.xq, p.x_bytes, n_tok, ref, ys, r0, r1, NULL);
+    for (int i = 0; i < nt * 2; i++) {
+        const hy_matmul_kernels *k = t[i / 2].k;
+        const size_t sbytes = i % 2 == 0 ? k->matmul_scratch(wt, n, n_tok) : 0;
+        void *scratch = sbytes ? aligned_alloc(64, (sbytes + 63) / 64 * 64) : NULL;
+        for (int64_t j = 0; j < ys * n_tok; j++) got[j] = SENTINEL;
+        k->matmul[wt](p.w, p.row_bytes, n, p.xq, p.x_bytes, n_tok, got, ys, r0, r1, scratch);
+        free(scratch);
+        int bad = 0;
+        for (int64_t tk = 0; tk < n_tok; tk++)
+            for (int64_t r = 0; r < ys; r++) {
+                const int64_t idx = tk * ys + r;
+                const double tol = (r < r0 || r >= r1) ? 0.0 : tolerance(&p, r);
+                if (!(fabs(got[idx] - ref[idx]) <= tol) && bad++ < 3)
+                    hy_test_fail(__FILE__, __LINE__, "%s%s matmul %s n=%lld rows=%lld tokens=%lld (t=%lld r=%lld): %.9g vs %.9g",
+                                 t[i / 2].name, i % 2 ? " (no scratch)" : "", info->name, (long long)n, (long long)rows,
+                                 (long long)n_tok, (long long)tk, (long long)r, got[idx], ref[idx]);
+            }
+    }
+    free(ref);
+    free(got);
+    free_problem(&p);
+}
+
 HY_TEST(matmul_simd_matches_scalar_on_odd_tiles) {
     mtable t[3];
     const int nt = matmul_tables(t);
-    static const int64_t token_counts[] = { 2, 7, 33 };
+    static const int64_t token_counts[] = { 2, 4, 7, 9, 33 };
     static const int64_t row_counts[] = { 5, 19, 37 };
     for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0]; ti++) {
-        const uint32_t type = weight_types[ti];
-        const int wt = hy_wtype_of(type);
-        const hy_type_info *info = hy_type_get(type);
+        const hy_type_info *info = hy_type_get(weight_types[ti]);
         const int64_t n = info->block_size == 256 ? 2 * 256 : (info->block_size == 32 ? 11 * 32 : 77);
         for (size_t tc = 0; tc < sizeof token_counts / sizeof token_counts[0]; tc++)
-            for (size_t rc = 0; rc < sizeof row_counts / sizeof row_counts[0]; rc++) {
-                const int64_t rows = row_counts[rc] + 3, n_tok = token_counts[tc];
-                problem p = make_problem(type, n, rows, n_tok);
-                const int64_t r0 = 3, r1 = rows, ys = rows + 1; /* y row pitch: n_out + 1 */
-                float *ref = malloc(sizeof(float) * (size_t)(ys * n_tok)), *got = malloc(sizeof(float) * (size_t)(ys * n_tok));
-                for (int64_t i = 0; i < ys * n_tok; i++) ref[i] = SENTINEL;
-                hy_matmul_kernels_scalar.matmul[wt](p.w, p.row_bytes, n, p.xq, p.x_bytes, n_tok, ref, ys, r0, r1);
-                for (int i = 0; i < nt; i++) {
-                    for (int64_t k = 0; k < ys * n_tok; k++) got[k] = SENTINEL;
-                    t[i].k->matmul[wt](p.w, p.row_bytes, n, p.xq, p.x_bytes, n_tok, got, ys, r0, r1);
-                    int bad = 0;
-                    for (int64_t tk = 0; tk < n_tok; tk++)
-                        for (int64_t r = 0; r < ys; r++) {
-                            const int64_t k = tk * ys + r;
-                            const double tol = (r < r0 || r >= r1) ? 0.0 : tolerance(&p, r);
-                            if (!(fabs(got[k] - ref[k]) <= tol) && bad++ < 3)
-                                hy_test_fail(__FILE__, __LINE__, "%s matmul %s rows=%lld tokens=%lld (t=%lld r=%lld): %.9g vs %.9g",
-                                             t[i].name, info->name, (long long)rows, (long long)n_tok, (long long)tk,
-                                             (long long)r, got[k], ref[k]);
-                        }
-                }
-                free(ref);
-                free(got);
-                free_problem(&p);
-            }
+            for (size_t rc = 0; rc < sizeof row_counts / sizeof row_counts[0]; rc++)
+                check_matmul(t, nt, weight_types[ti], n, row_counts[rc] + 3, token_counts[tc]);
     }
+}
+
+HY_TEST(matmul_long_rows_and_many_tokens) {
+    /* rows longer than one unpacked chunk (8192 elements), and more tokens
+     * than one batch of per-token data (256) */
+    mtable t[3];
+    const int nt = matmul_tables(t);
+    check_matmul(t, nt, HY_TYPE_Q4_0, 36 * 256, 21, 5);
+    check_matmul(t, nt, HY_TYPE_Q6_K, 36 * 256, 21, 3 + 4);
+    check_matmul(t, nt, HY_TYPE_Q5_K, 33 * 256, 17, 9);
+    check_matmul(t, nt, HY_TYPE_Q8_0, 64, 19, 300);
+    check_matmul(t, nt, HY_TYPE_Q4_K, 256, 19, 261);
 }
 
 HY_TEST(matvec_entry_points_and_simd_switch) {
@@ -178,7 +198,7 @@ HY_TEST(matvec_entry_points_and_simd_switch) {
     hy_matmul_kernels_scalar.matvec[HY_W_Q4_K](p.w, p.row_bytes, n, p.xq, ref, 0, rows);
     HY_CHECK(memcmp(got, ref, sizeof(float) * rows) == 0);
     hy_matmul(&w, p.xq, p.x_bytes, got, 3, 4, 9);
-    hy_matmul_kernels_scalar.matmul[HY_W_Q4_K](p.w, p.row_bytes, n, p.xq, p.x_bytes, 3, ref, rows, 4, 9);
+    hy_matmul_kernels_scalar.matmul[HY_W_Q4_K](p.w, p.row_bytes, n, p.xq, p.x_bytes, 3, ref, rows, 4, 9, NULL);
     for (int t = 0; t < 3; t++) HY_CHECK(memcmp(got + t * rows + 4, ref + t * rows + 4, 5 * sizeof(float)) == 0);
     HY_CHECK_INT(hyperionEnableSIMD("matmul", 1), HYPERION_OK);
     /* with SIMD: close to the reference */

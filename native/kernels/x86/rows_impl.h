@@ -14,8 +14,8 @@
  * activation (hy_x86_q8_0_side), so the per-row cost is a byte product, one
  * conversion and one multiply-add. Without VNNI, Q8_0 uses the sign trick
  * (|q| times y carrying q's sign; no correction).
- * The 8 scales d_w of 8 consecutive blocks are fetched with one gather and
- * multiplied by d_x together (the blocks are 18 / 34 bytes apart).
+ * The 8 scales d_w of 8 consecutive blocks are converted and multiplied by
+ * d_x together (the blocks are 18 / 34 bytes apart).
  *
  * K-quants x Q8_K: vpmaddubsw of the unsigned quants (Q4_K 0..15, Q5_K 0..31,
  * Q6_K 0..63) with the activations, then vpmaddwd with the sub-block scales;
@@ -66,13 +66,16 @@ HY_INLINE void hy_x86_q8_0_side(const uint8_t *x, int64_t nb, float z_neg, float
     }
 }
 
-/* The F16 scales at p, p + stride, ..., p + 7 * stride as 8 floats. */
-HY_INLINE __m256 hy_gather_f16x8(const uint8_t *p, __m256i byte_offsets) {
-    const __m256i g = _mm256_i32gather_epi32((const int *)(const void *)p, byte_offsets, 1);
-    /* the low 16 bits of each dword to the front of each lane, then the lanes together */
-    const __m256i lo = _mm256_shuffle_epi8(g, _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
-                                                               0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1));
-    return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(lo, 0x08)));
+/* The F16 scales at p, p + stride, ..., p + 7 * stride as 8 floats: eight
+ * 16-byte loads (each inside its block) and a tree of unpacks. (vpgatherdd is
+ * far slower on many CPUs and hypervisors.) */
+HY_INLINE __m256 hy_f16x8_strided(const uint8_t *p, int stride) {
+    __m128i v[8];
+    for (int k = 0; k < 8; k++) v[k] = _mm_loadu_si128((const __m128i *)(p + k * stride));
+    const __m128i a01 = _mm_unpacklo_epi16(v[0], v[1]), a23 = _mm_unpacklo_epi16(v[2], v[3]);
+    const __m128i a45 = _mm_unpacklo_epi16(v[4], v[5]), a67 = _mm_unpacklo_epi16(v[6], v[7]);
+    const __m128i b0 = _mm_unpacklo_epi32(a01, a23), b1 = _mm_unpacklo_epi32(a45, a67);
+    return _mm256_cvtph_ps(_mm_unpacklo_epi64(b0, b1));
 }
 
 /* ---- Q4_0 / Q8_0 rows ---- */
@@ -90,13 +93,12 @@ HY_INLINE void hy_x86_rows_q0(int KIND, int R, const uint8_t *w, size_t rb, int6
         accc[r] = _mm256_setzero_ps();
         tail[r] = 0.0f;
     }
-    const __m256i offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(bs));
     int64_t b = 0;
     for (; b + 8 <= nb; b += 8) {
         const __m256 dxv = _mm256_loadu_ps(dx + b);
         float sc[HY_X86_ROWS][8];
         for (int r = 0; r < R; r++) {
-            const __m256 s = _mm256_mul_ps(hy_gather_f16x8(w + r * rb + b * bs, offs), dxv);
+            const __m256 s = _mm256_mul_ps(hy_f16x8_strided(w + r * rb + b * bs, bs), dxv);
             _mm256_storeu_ps(sc[r], s);
             if (use_corr) accc[r] = _mm256_fmadd_ps(s, _mm256_loadu_ps(corr + b), accc[r]);
         }

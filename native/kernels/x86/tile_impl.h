@@ -1,0 +1,379 @@
+/*
+ * tile_impl.h — x86 matrix-matrix products of quantized weights (prompt
+ * processing): register tiles of HY_RW weight rows x up to HY_TT tokens.
+ *
+ * Included by the "matmul" units with HY_TILE_BITS = 512 (AVX-512: 16 rows per
+ * vector, 8 tokens) or 256 (AVX2: 8 rows, 4 tokens), and HY_X86_VNNI.
+ *
+ * Idea: a group of HY_RW weight rows is first unpacked ("decoded once") into a
+ * tile where one vector holds 4 consecutive quants of every row:
+ *
+ *   q[k/4][row]    uint32: quants k..k+3 of the row as unsigned bytes
+ *                  (Q4_0 / Q4_K 0..15, Q5_K 0..31, Q6_K 0..63, Q8_0 q + 128
+ *                  with VNNI, q itself without)
+ *   s[sb][row]     float: the scale of sub-block sb (32 elements; 16 for Q6_K)
+ *   c[sb][row]     float: the min (Q4_K / Q5_K: dmin * m)
+ *
+ * Then for each token, 4 activation bytes are broadcast and one vpdpbusd adds
+ * 4 products to every row's lane: sum_k u_k * y_k for HY_RW rows at once, no
+ * horizontal sums. Per sub-block the integer sum starts from the offset
+ * correction -z * sum(y) (z = 8 for Q4_0, 128 for Q8_0 with VNNI, 32 for
+ * Q6_K), is converted once and accumulated with the row scales and the token's
+ * d_y; Q4_K / Q5_K subtract min * d_y * sum(y). The tile stays in L2 while every
+ * token of the call streams past it, so each weight is decoded once per call.
+ *
+ * Per-token activation data (sum of each sub-block, d_y) is computed once per
+ * call for up to HY_TCH tokens into the scratch memory the caller passes.
+ * Without VNNI, vpdpbusd is emulated with vpmaddubsw + vpmaddwd (exact for
+ * these ranges); Q8_0 then uses the sign trick (|w| times y with w's sign).
+ */
+#include "kernels/fp16.h"
+#include "kernels/quant.h"
+#include "kernels/x86/simd.h"
+
+#if HY_TILE_BITS == 512
+#define HY_RW 16
+#define HY_TT 8
+typedef __m512i hy_vi;
+typedef __m512 hy_vf;
+#define VI_LOAD(p) _mm512_load_si512((const void *)(p))
+#define VI_SET1(x) _mm512_set1_epi32(x)
+#define VF_LOAD(p) _mm512_load_ps(p)
+#define VF_SET1(x) _mm512_set1_ps(x)
+#define VF_ZERO() _mm512_setzero_ps()
+#define VF_STORE(p, v) _mm512_store_ps(p, v)
+#define VI_CVT(v) _mm512_cvtepi32_ps(v)
+#define VF_MUL(a, b) _mm512_mul_ps(a, b)
+#define VF_FMADD(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define VF_FNMADD(a, b, c) _mm512_fnmadd_ps(a, b, c)
+#if HY_X86_VNNI
+#define VI_DPBUSD(acc, u, s) _mm512_dpbusd_epi32(acc, u, s)
+#else
+#define VI_DPBUSD(acc, u, s) \
+    _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)))
+#endif
+#define VI_ABS8(w) _mm512_abs_epi8(w)
+/* s with the sign of w applied (0 where w is 0 does not matter: |w| = 0) */
+#define VI_SIGN8(s, w) _mm512_mask_sub_epi8(s, _mm512_movepi8_mask(w), _mm512_setzero_si512(), s)
+#elif HY_TILE_BITS == 256
+#define HY_RW 8
+#define HY_TT 4
+typedef __m256i hy_vi;
+typedef __m256 hy_vf;
+#define VI_LOAD(p) _mm256_load_si256((const __m256i *)(const void *)(p))
+#define VI_SET1(x) _mm256_set1_epi32(x)
+#define VF_LOAD(p) _mm256_load_ps(p)
+#define VF_SET1(x) _mm256_set1_ps(x)
+#define VF_ZERO() _mm256_setzero_ps()
+#define VF_STORE(p, v) _mm256_store_ps(p, v)
+#define VI_CVT(v) _mm256_cvtepi32_ps(v)
+#define VF_MUL(a, b) _mm256_mul_ps(a, b)
+#define VF_FMADD(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define VF_FNMADD(a, b, c) _mm256_fnmadd_ps(a, b, c)
+#if HY_X86_VNNI
+#define VI_DPBUSD(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
+#else
+#define VI_DPBUSD(acc, u, s) \
+    _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)))
+#endif
+#define VI_ABS8(w) _mm256_abs_epi8(w)
+#define VI_SIGN8(s, w) _mm256_sign_epi8(s, w)
+#else
+#error "HY_TILE_BITS must be 512 or 256"
+#endif
+
+/* Weight kinds of the tile path. */
+enum { HY_TK_Q4_0, HY_TK_Q8_0, HY_TK_Q4_K, HY_TK_Q5_K, HY_TK_Q6_K };
+
+#define HY_TCH 256   /* tokens whose activation data is prepared at a time */
+#define HY_KC 4096   /* elements of a row unpacked at a time when rows are long */
+#define HY_KC_MAX 8192
+
+typedef struct hy_tile_side {
+    int32_t iz; /* -z * sum of the sub-block's activations (the integer sum starts here) */
+    float dy;   /* the activation scale of the sub-block */
+    float e;    /* dy * sum (for the mins of Q4_K / Q5_K) */
+    float pad;
+} hy_tile_side;
+
+HY_INLINE int tk_sub(int kind) { return kind == HY_TK_Q6_K ? 16 : 32; }
+HY_INLINE int tk_mins(int kind) { return kind == HY_TK_Q4_K || kind == HY_TK_Q5_K; }
+HY_INLINE int tk_signed(int kind) { return kind == HY_TK_Q8_0 && !HY_X86_VNNI; }
+
+/* ---- scratch layout ---- */
+
+typedef struct hy_tile_layout {
+    int64_t kc_max, n_sb;       /* unpacked elements per chunk; sub-blocks per row */
+    size_t side, q, s, c, yoff, out, total;
+} hy_tile_layout;
+
+static inline size_t hy_align64(size_t v) { return (v + 63) & ~(size_t)63; }
+
+static hy_tile_layout hy_tile_plan(int kind, int64_t n, int64_t n_tokens) {
+    hy_tile_layout L;
+    const int S = tk_sub(kind);
+    L.kc_max = n <= HY_KC_MAX ? n : HY_KC;
+    L.n_sb = n / S;
+    const int64_t tch = n_tokens < HY_TCH ? n_tokens : HY_TCH;
+    size_t at = 0;
+    L.side = at, at = hy_align64(at + sizeof(hy_tile_side) * (size_t)(tch * L.n_sb));
+    L.q = at, at = hy_align64(at + 4u * HY_RW * (size_t)(L.kc_max / 4));
+    L.s = at, at = hy_align64(at + 4u * HY_RW * (size_t)(L.kc_max / S));
+    L.c = at, at = hy_align64(at + 4u * HY_RW * (size_t)(L.kc_max / S));
+    L.yoff = at, at = hy_align64(at + 4u * (size_t)(L.kc_max / S));
+    L.out = at, at = hy_align64(at + 4u * HY_RW * HY_TT);
+    L.total = at + 64;
+    return L;
+}
+
+/* ---- per-token activation data ---- */
+
+static void hy_tile_side_fill(int kind, const uint8_t *xq, size_t xrb, int64_t n_tok, int64_t n_sb, hy_tile_side *side) {
+    for (int64_t t = 0; t < n_tok; t++, xq += xrb, side += n_sb) {
+        if (kind == HY_TK_Q4_0 || kind == HY_TK_Q8_0) {
+            const int z = kind == HY_TK_Q4_0 ? 8 : (HY_X86_VNNI ? 128 : 0);
+            for (int64_t b = 0; b < n_sb; b++) {
+                const uint8_t *blk = xq + b * 34;
+                int sum = 0;
+                for (int j = 0; j < 32; j++) sum += (int8_t)blk[2 + j];
+                side[b].iz = -z * sum;
+                side[b].dy = hy_f16_at(blk);
+                side[b].e = 0.0f;
+            }
+        } else {
+            const int per = kind == HY_TK_Q6_K ? 16 : 8; /* sub-blocks per super-block */
+            for (int64_t b = 0; b < n_sb; b++) {
+                const uint8_t *blk = xq + (b / per) * 292;
+                const float dy = hy_load_f32(blk);
+                int16_t bs[2] = { 0, 0 };
+                memcpy(bs, blk + HY_Q8_K_BSUMS + (kind == HY_TK_Q6_K ? 2 : 4) * (b % per), kind == HY_TK_Q6_K ? 2 : 4);
+                const int sum = bs[0] + bs[1];
+                side[b].iz = kind == HY_TK_Q6_K ? -32 * sum : 0;
+                side[b].dy = dy;
+                side[b].e = dy * (float)sum;
+            }
+        }
+    }
+}
+
+/* byte offset, within a token's activation row, of element k (k in a sub-block) */
+HY_INLINE int32_t hy_tile_yoff(int kind, int64_t k) {
+    if (kind == HY_TK_Q4_0 || kind == HY_TK_Q8_0) return (int32_t)((k / 32) * 34 + 2 + k % 32);
+    return (int32_t)((k / 256) * 292 + HY_Q8_K_QS + k % 256);
+}
+
+/* ---- unpacking nr (<= HY_RW) rows, elements [k0, k0 + kc), into the tile ---- */
+
+static void hy_tile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_t k0, int64_t kc, uint32_t *q,
+                           float *s, float *c) {
+    const int S = tk_sub(kind);
+    const int64_t nkg = kc / 4, nsb = kc / S;
+    if (nr < HY_RW) { /* rows past the end contribute zeros */
+        for (int64_t g = 0; g < nkg; g++)
+            for (int r = nr; r < HY_RW; r++) q[g * HY_RW + r] = 0;
+        for (int64_t b = 0; b < nsb; b++)
+            for (int r = nr; r < HY_RW; r++) s[b * HY_RW + r] = c[b * HY_RW + r] = 0.0f;
+    }
+    const uint32_t lo4 = 0x0F0F0F0Fu, lo2 = 0x03030303u;
+    for (int r = 0; r < nr; r++) {
+        const uint8_t *row = w + (size_t)r * rb;
+        switch (kind) {
+        case HY_TK_Q4_0:
+        case HY_TK_Q8_0: {
+            const int bs = kind == HY_TK_Q4_0 ? 18 : 34;
+            for (int64_t b = 0; b < kc / 32; b++) {
+                const uint8_t *blk = row + (k0 / 32 + b) * bs;
+                uint32_t dw[8];
+                memcpy(dw, blk + 2, kind == HY_TK_Q4_0 ? 16 : 32);
+                uint32_t *qb = q + b * 8 * HY_RW + r;
+                if (kind == HY_TK_Q4_0) {
+                    for (int j = 0; j < 4; j++) {
+                        qb[j * HY_RW] = dw[j] & lo4;
+                        qb[(j + 4) * HY_RW] = (dw[j] >> 4) & lo4;
+                    }
+                } else {
+                    const uint32_t flip = HY_X86_VNNI ? 0x80808080u : 0u;
+                    for (int j = 0; j < 8; j++) qb[j * HY_RW] = dw[j] ^ flip;
+                }
+                s[b * HY_RW + r] = hy_f16_at(blk);
+            }
+            break;
+        }
+        case HY_TK_Q4_K:
+        case HY_TK_Q5_K: {
+            const int five = kind == HY_TK_Q5_K, bs = five ? 176 : 144;
+            for (int64_t sbk = 0; sbk < kc / 256; sbk++) {
+                const uint8_t *blk = row + (k0 / 256 + sbk) * bs;
+                const float d = hy_f16_at(blk + HY_QK_D), dmin = hy_f16_at(blk + HY_QK_DMIN);
+                uint8_t sc[8], mn[8];
+                hy_k4_unpack(blk + HY_QK_SCALES, sc, mn);
+                for (int j = 0; j < 8; j++) {
+                    s[(sbk * 8 + j) * HY_RW + r] = d * (float)sc[j];
+                    c[(sbk * 8 + j) * HY_RW + r] = dmin * (float)mn[j];
+                }
+                uint32_t qs[32], qh[8];
+                memcpy(qs, blk + (five ? HY_Q5_K_QS : HY_Q4_K_QS), 128);
+                if (five) memcpy(qh, blk + HY_Q5_K_QH, 32);
+                uint32_t *qb = q + sbk * 64 * HY_RW + r;
+                for (int cc = 0; cc < 4; cc++)
+                    for (int j = 0; j < 8; j++) {
+                        uint32_t lo = qs[8 * cc + j] & lo4, hi = (qs[8 * cc + j] >> 4) & lo4;
+                        if (five) {
+                            lo |= ((qh[j] >> (2 * cc)) & 0x01010101u) << 4;
+                            hi |= ((qh[j] >> (2 * cc + 1)) & 0x01010101u) << 4;
+                        }
+                        qb[(16 * cc + j) * HY_RW] = lo;
+                        qb[(16 * cc + 8 + j) * HY_RW] = hi;
+                    }
+            }
+            break;
+        }
+        case HY_TK_Q6_K: {
+            for (int64_t sbk = 0; sbk < kc / 256; sbk++) {
+                const uint8_t *blk = row + (k0 / 256 + sbk) * 210;
+                const float d = hy_f16_at(blk + HY_Q6_K_D);
+                for (int j = 0; j < 16; j++) s[(sbk * 16 + j) * HY_RW + r] = d * (float)(int8_t)blk[HY_Q6_K_SCALES + j];
+                uint32_t ql[32], qh[16];
+                memcpy(ql, blk + HY_Q6_K_QL, 128);
+                memcpy(qh, blk + HY_Q6_K_QH, 64);
+                uint32_t *qb = q + sbk * 64 * HY_RW + r;
+                for (int h = 0; h < 2; h++)
+                    for (int l4 = 0; l4 < 8; l4++) {
+                        const uint32_t a = ql[16 * h + l4], b2 = ql[16 * h + 8 + l4], hh = qh[8 * h + l4];
+                        qb[(32 * h + l4) * HY_RW] = (a & lo4) | ((hh & lo2) << 4);
+                        qb[(32 * h + 8 + l4) * HY_RW] = (b2 & lo4) | (((hh >> 2) & lo2) << 4);
+                        qb[(32 * h + 16 + l4) * HY_RW] = ((a >> 4) & lo4) | (((hh >> 4) & lo2) << 4);
+                        qb[(32 * h + 24 + l4) * HY_RW] = ((b2 >> 4) & lo4) | (((hh >> 6) & lo2) << 4);
+                    }
+            }
+            break;
+        }
+        }
+    }
+}
+
+/* ---- the register tile: HY_RW rows x T tokens over nsb sub-blocks ---- */
+
+HY_INLINE void hy_tile_kernel(int kind, int T, const uint32_t *q, const float *s, const float *c, int64_t nsb,
+                              const int32_t *yoff, const uint8_t *const *y, const hy_tile_side *const *side,
+                              float *out) {
+    const int S = tk_sub(kind), G = S / 4;
+    hy_vf acc[HY_TT];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) acc[t] = VF_ZERO();
+    for (int64_t sb = 0; sb < nsb; sb++) {
+        hy_vi ia[HY_TT];
+#pragma GCC unroll 8
+        for (int t = 0; t < T; t++) ia[t] = VI_SET1(side[t][sb].iz);
+        const uint32_t *qq = q + sb * G * HY_RW;
+        const int32_t yo = yoff[sb];
+#pragma GCC unroll 8
+        for (int g = 0; g < G; g++) {
+            const hy_vi wv = VI_LOAD(qq + g * HY_RW);
+            if (tk_signed(kind)) {
+                const hy_vi aw = VI_ABS8(wv);
+#pragma GCC unroll 8
+                for (int t = 0; t < T; t++) {
+                    int32_t yv;
+                    memcpy(&yv, y[t] + yo + 4 * g, 4);
+                    ia[t] = VI_DPBUSD(ia[t], aw, VI_SIGN8(VI_SET1(yv), wv));
+                }
+            } else {
+#pragma GCC unroll 8
+                for (int t = 0; t < T; t++) {
+                    int32_t yv;
+                    memcpy(&yv, y[t] + yo + 4 * g, 4);
+                    ia[t] = VI_DPBUSD(ia[t], wv, VI_SET1(yv));
+                }
+            }
+        }
+        const hy_vf sv = VF_LOAD(s + sb * HY_RW);
+#pragma GCC unroll 8
+        for (int t = 0; t < T; t++) acc[t] = VF_FMADD(VF_MUL(VI_CVT(ia[t]), VF_SET1(side[t][sb].dy)), sv, acc[t]);
+        if (tk_mins(kind)) {
+            const hy_vf cv = VF_LOAD(c + sb * HY_RW);
+#pragma GCC unroll 8
+            for (int t = 0; t < T; t++) acc[t] = VF_FNMADD(cv, VF_SET1(side[t][sb].e), acc[t]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) VF_STORE(out + t * HY_RW, acc[t]);
+}
+
+/* one instance per token count, so every per-token loop is unrolled */
+#define HY_TILE_CASE(K, T)                                                          \
+    case T: hy_tile_kernel(K, T, q, s, c, nsb, yoff, y, side, out); break;
+
+#define HY_TILE_KERNELS(K)                                                                                    \
+    static void hy_tile_run_##K(int T, const uint32_t *q, const float *s, const float *c, int64_t nsb,        \
+                                const int32_t *yoff, const uint8_t *const *y, const hy_tile_side *const *side, \
+                                float *out) {                                                                 \
+        switch (T) {                                                                                          \
+            HY_TILE_CASE(K, 1) HY_TILE_CASE(K, 2) HY_TILE_CASE(K, 3) HY_TILE_CASE(K, 4)                        \
+            HY_TILE_CASES_HIGH(K)                                                                             \
+        }                                                                                                     \
+    }
+
+#if HY_TT == 8
+#define HY_TILE_CASES_HIGH(K) HY_TILE_CASE(K, 5) HY_TILE_CASE(K, 6) HY_TILE_CASE(K, 7) HY_TILE_CASE(K, 8)
+#else
+#define HY_TILE_CASES_HIGH(K)
+#endif
+
+HY_TILE_KERNELS(HY_TK_Q4_0)
+HY_TILE_KERNELS(HY_TK_Q8_0)
+HY_TILE_KERNELS(HY_TK_Q4_K)
+HY_TILE_KERNELS(HY_TK_Q5_K)
+HY_TILE_KERNELS(HY_TK_Q6_K)
+
+typedef void (*hy_tile_run_fn)(int, const uint32_t *, const float *, const float *, int64_t, const int32_t *,
+                               const uint8_t *const *, const hy_tile_side *const *, float *);
+
+/* ---- the driver ---- */
+
+static void hy_tile_matmul(int kind, const uint8_t *w, size_t rb, int64_t n, const uint8_t *xq, size_t xrb,
+                           int64_t n_tokens, float *y, int64_t ys, int64_t r0, int64_t r1, void *scratch) {
+    static const hy_tile_run_fn runs[] = { hy_tile_run_HY_TK_Q4_0, hy_tile_run_HY_TK_Q8_0, hy_tile_run_HY_TK_Q4_K,
+                                           hy_tile_run_HY_TK_Q5_K, hy_tile_run_HY_TK_Q6_K };
+    const hy_tile_run_fn run = runs[kind];
+    const hy_tile_layout L = hy_tile_plan(kind, n, n_tokens);
+    uint8_t *base = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    hy_tile_side *side = (hy_tile_side *)(void *)(base + L.side);
+    uint32_t *q = (uint32_t *)(void *)(base + L.q);
+    float *s = (float *)(void *)(base + L.s), *c = (float *)(void *)(base + L.c), *out = (float *)(void *)(base + L.out);
+    int32_t *yoff = (int32_t *)(void *)(base + L.yoff);
+    const int S = tk_sub(kind);
+    for (int64_t tc0 = 0; tc0 < n_tokens; tc0 += HY_TCH) {
+        const int64_t ntc = n_tokens - tc0 < HY_TCH ? n_tokens - tc0 : HY_TCH;
+        hy_tile_side_fill(kind, xq + (size_t)tc0 * xrb, xrb, ntc, L.n_sb, side);
+        for (int64_t rg = r0; rg < r1; rg += HY_RW) {
+            const int nr = (int)(r1 - rg < HY_RW ? r1 - rg : HY_RW);
+            for (int64_t k0 = 0; k0 < n; k0 += L.kc_max) {
+                const int64_t kc = n - k0 < L.kc_max ? n - k0 : L.kc_max, nsb = kc / S, sb0 = k0 / S;
+                hy_tile_unpack(kind, w + (size_t)rg * rb, rb, nr, k0, kc, q, s, c);
+                for (int64_t b = 0; b < nsb; b++) yoff[b] = hy_tile_yoff(kind, k0 + b * S);
+                for (int64_t t0 = 0; t0 < ntc; t0 += HY_TT) {
+                    const int T = (int)(ntc - t0 < HY_TT ? ntc - t0 : HY_TT);
+                    const uint8_t *yp[HY_TT];
+                    const hy_tile_side *sp[HY_TT];
+                    for (int t = 0; t < T; t++) {
+                        yp[t] = xq + (size_t)(tc0 + t0 + t) * xrb;
+                        sp[t] = side + (t0 + t) * L.n_sb + sb0;
+                    }
+                    run(T, q, s, c, nsb, yoff, yp, sp, out);
+                    for (int t = 0; t < T; t++) {
+                        float *dst = y + (tc0 + t0 + t) * ys + rg;
+                        if (k0 == 0)
+                            for (int r = 0; r < nr; r++) dst[r] = out[t * HY_RW + r];
+                        else
+                            for (int r = 0; r < nr; r++) dst[r] += out[t * HY_RW + r];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static size_t hy_tile_scratch(int kind, int64_t n, int64_t n_tokens) {
+    return hy_tile_plan(kind, n, n_tokens).total;
+}
