@@ -162,94 +162,161 @@ HY_INLINE int32_t hy_tile_yoff(int kind, int64_t k) {
     return (int32_t)((k / 256) * 292 + HY_Q8_K_QS + k % 256);
 }
 
-/* ---- unpacking nr (<= HY_RW) rows, elements [k0, k0 + kc), into the tile ---- */
+/* ---- unpacking nr (<= HY_RW) rows, elements [k0, k0 + kc), into the tile ----
+ *
+ * The quants are moved with a dword transpose: 16 bytes (4 dwords) of each
+ * row's block go into one 128-bit lane (row 4k + i into lane k of vector i),
+ * two rounds of unpacks leave dword j of every row in vector j, lane = row.
+ * Rows past nr read a zero block (scale 0), so they contribute nothing. */
+
+static const uint8_t hy_zero_block[512];
+
+/* dwords 0..3 of the 16 bytes at p[r] + off, r < HY_RW, as 4 vectors (lane = row) */
+HY_INLINE void hy_t4(const uint8_t *const *p, int64_t off, hy_vi out[4]) {
+    hy_vi z[4];
+    for (int i = 0; i < 4; i++) {
+#if HY_TILE_BITS == 512
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p[i] + off)));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p[4 + i] + off)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p[8 + i] + off)), 2);
+        z[i] = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p[12 + i] + off)), 3);
+#else
+        z[i] = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(p[i] + off))),
+                                       _mm_loadu_si128((const __m128i *)(p[4 + i] + off)), 1);
+#endif
+    }
+#if HY_TILE_BITS == 512
+    const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+    out[0] = _mm512_unpacklo_epi64(t0, t2);
+    out[1] = _mm512_unpackhi_epi64(t0, t2);
+    out[2] = _mm512_unpacklo_epi64(t1, t3);
+    out[3] = _mm512_unpackhi_epi64(t1, t3);
+#else
+    const __m256i t0 = _mm256_unpacklo_epi32(z[0], z[1]), t1 = _mm256_unpackhi_epi32(z[0], z[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(z[2], z[3]), t3 = _mm256_unpackhi_epi32(z[2], z[3]);
+    out[0] = _mm256_unpacklo_epi64(t0, t2);
+    out[1] = _mm256_unpackhi_epi64(t0, t2);
+    out[2] = _mm256_unpacklo_epi64(t1, t3);
+    out[3] = _mm256_unpackhi_epi64(t1, t3);
+#endif
+}
+
+#if HY_TILE_BITS == 512
+#define VI_STORE(p, v) _mm512_store_si512((void *)(p), v)
+#define VI_AND(a, b) _mm512_and_si512(a, b)
+#define VI_OR(a, b) _mm512_or_si512(a, b)
+#define VI_XOR(a, b) _mm512_xor_si512(a, b)
+#define VI_SRLI(a, n) _mm512_srli_epi32(a, n)
+#define VI_SLLI(a, n) _mm512_slli_epi32(a, n)
+#else
+#define VI_STORE(p, v) _mm256_store_si256((__m256i *)(void *)(p), v)
+#define VI_AND(a, b) _mm256_and_si256(a, b)
+#define VI_OR(a, b) _mm256_or_si256(a, b)
+#define VI_XOR(a, b) _mm256_xor_si256(a, b)
+#define VI_SRLI(a, n) _mm256_srli_epi32(a, n)
+#define VI_SLLI(a, n) _mm256_slli_epi32(a, n)
+#endif
 
 static void hy_tile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_t k0, int64_t kc, uint32_t *q,
                            float *s, float *c) {
-    const int S = tk_sub(kind);
-    const int64_t nkg = kc / 4, nsb = kc / S;
-    if (nr < HY_RW) { /* rows past the end contribute zeros */
-        for (int64_t g = 0; g < nkg; g++)
-            for (int r = nr; r < HY_RW; r++) q[g * HY_RW + r] = 0;
-        for (int64_t b = 0; b < nsb; b++)
-            for (int r = nr; r < HY_RW; r++) s[b * HY_RW + r] = c[b * HY_RW + r] = 0.0f;
+    const int bs = kind == HY_TK_Q4_0 ? 18 : kind == HY_TK_Q8_0 ? 34 : kind == HY_TK_Q4_K ? 144
+                 : kind == HY_TK_Q5_K ? 176 : 210;
+    const int per_block = kind == HY_TK_Q4_0 || kind == HY_TK_Q8_0 ? 32 : 256;
+    const uint8_t *p[HY_RW];
+    int64_t step[HY_RW];
+    for (int r = 0; r < HY_RW; r++) {
+        p[r] = r < nr ? w + (size_t)r * rb + (k0 / per_block) * bs : hy_zero_block;
+        step[r] = r < nr ? bs : 0;
     }
-    const uint32_t lo4 = 0x0F0F0F0Fu, lo2 = 0x03030303u;
-    for (int r = 0; r < nr; r++) {
-        const uint8_t *row = w + (size_t)r * rb;
+    const hy_vi lo4 = VI_SET1(0x0F0F0F0F), lo2 = VI_SET1(0x03030303), bit0 = VI_SET1(0x01010101);
+    for (int64_t b = 0; b < kc / per_block; b++) {
+        hy_vi v[4];
         switch (kind) {
-        case HY_TK_Q4_0:
-        case HY_TK_Q8_0: {
-            const int bs = kind == HY_TK_Q4_0 ? 18 : 34;
-            for (int64_t b = 0; b < kc / 32; b++) {
-                const uint8_t *blk = row + (k0 / 32 + b) * bs;
-                uint32_t dw[8];
-                memcpy(dw, blk + 2, kind == HY_TK_Q4_0 ? 16 : 32);
-                uint32_t *qb = q + b * 8 * HY_RW + r;
-                if (kind == HY_TK_Q4_0) {
-                    for (int j = 0; j < 4; j++) {
-                        qb[j * HY_RW] = dw[j] & lo4;
-                        qb[(j + 4) * HY_RW] = (dw[j] >> 4) & lo4;
-                    }
-                } else {
-                    const uint32_t flip = HY_X86_VNNI ? 0x80808080u : 0u;
-                    for (int j = 0; j < 8; j++) qb[j * HY_RW] = dw[j] ^ flip;
-                }
-                s[b * HY_RW + r] = hy_f16_at(blk);
+        case HY_TK_Q4_0: {
+            uint32_t *qb = q + b * 8 * HY_RW;
+            hy_t4(p, 2, v);
+            for (int j = 0; j < 4; j++) {
+                VI_STORE(qb + j * HY_RW, VI_AND(v[j], lo4));
+                VI_STORE(qb + (j + 4) * HY_RW, VI_AND(VI_SRLI(v[j], 4), lo4));
             }
+            for (int r = 0; r < HY_RW; r++) s[b * HY_RW + r] = hy_f16_at(p[r]);
+            break;
+        }
+        case HY_TK_Q8_0: {
+            uint32_t *qb = q + b * 8 * HY_RW;
+            const hy_vi flip = VI_SET1(HY_X86_VNNI ? (int)0x80808080u : 0);
+            for (int h = 0; h < 2; h++) {
+                hy_t4(p, 2 + 16 * h, v);
+                for (int j = 0; j < 4; j++) VI_STORE(qb + (4 * h + j) * HY_RW, VI_XOR(v[j], flip));
+            }
+            for (int r = 0; r < HY_RW; r++) s[b * HY_RW + r] = hy_f16_at(p[r]);
             break;
         }
         case HY_TK_Q4_K:
         case HY_TK_Q5_K: {
-            const int five = kind == HY_TK_Q5_K, bs = five ? 176 : 144;
-            for (int64_t sbk = 0; sbk < kc / 256; sbk++) {
-                const uint8_t *blk = row + (k0 / 256 + sbk) * bs;
-                const float d = hy_f16_at(blk + HY_QK_D), dmin = hy_f16_at(blk + HY_QK_DMIN);
-                uint8_t sc[8], mn[8];
-                hy_k4_unpack(blk + HY_QK_SCALES, sc, mn);
-                for (int j = 0; j < 8; j++) {
-                    s[(sbk * 8 + j) * HY_RW + r] = d * (float)sc[j];
-                    c[(sbk * 8 + j) * HY_RW + r] = dmin * (float)mn[j];
-                }
-                uint32_t qs[32], qh[8];
-                memcpy(qs, blk + (five ? HY_Q5_K_QS : HY_Q4_K_QS), 128);
-                if (five) memcpy(qh, blk + HY_Q5_K_QH, 32);
-                uint32_t *qb = q + sbk * 64 * HY_RW + r;
-                for (int cc = 0; cc < 4; cc++)
-                    for (int j = 0; j < 8; j++) {
-                        uint32_t lo = qs[8 * cc + j] & lo4, hi = (qs[8 * cc + j] >> 4) & lo4;
-                        if (five) {
-                            lo |= ((qh[j] >> (2 * cc)) & 0x01010101u) << 4;
-                            hi |= ((qh[j] >> (2 * cc + 1)) & 0x01010101u) << 4;
-                        }
-                        qb[(16 * cc + j) * HY_RW] = lo;
-                        qb[(16 * cc + 8 + j) * HY_RW] = hi;
+            const int five = kind == HY_TK_Q5_K;
+            uint32_t *qb = q + b * 64 * HY_RW;
+            hy_vi qh[8];
+            if (five) {
+                hy_t4(p, HY_Q5_K_QH, qh);
+                hy_t4(p, HY_Q5_K_QH + 16, qh + 4);
+            }
+            for (int m = 0; m < 8; m++) { /* 16 quant bytes: dwords 4m..4m+3 of 32 */
+                hy_t4(p, (five ? HY_Q5_K_QS : HY_Q4_K_QS) + 16 * m, v);
+                const int cc = m / 2;
+                for (int i = 0; i < 4; i++) {
+                    const int j = 4 * (m % 2) + i;
+                    hy_vi lo = VI_AND(v[i], lo4), hi = VI_AND(VI_SRLI(v[i], 4), lo4);
+                    if (five) {
+                        lo = VI_OR(lo, VI_SLLI(VI_AND(VI_SRLI(qh[j], 2 * cc), bit0), 4));
+                        hi = VI_OR(hi, VI_SLLI(VI_AND(VI_SRLI(qh[j], 2 * cc + 1), bit0), 4));
                     }
+                    VI_STORE(qb + (16 * cc + j) * HY_RW, lo);
+                    VI_STORE(qb + (16 * cc + 8 + j) * HY_RW, hi);
+                }
+            }
+            for (int r = 0; r < HY_RW; r++) {
+                const float d = hy_f16_at(p[r] + HY_QK_D), dmin = hy_f16_at(p[r] + HY_QK_DMIN);
+                uint8_t sc[8], mn[8];
+                hy_k4_unpack(p[r] + HY_QK_SCALES, sc, mn);
+                for (int j = 0; j < 8; j++) {
+                    s[(b * 8 + j) * HY_RW + r] = d * (float)sc[j];
+                    c[(b * 8 + j) * HY_RW + r] = dmin * (float)mn[j];
+                }
             }
             break;
         }
         case HY_TK_Q6_K: {
-            for (int64_t sbk = 0; sbk < kc / 256; sbk++) {
-                const uint8_t *blk = row + (k0 / 256 + sbk) * 210;
-                const float d = hy_f16_at(blk + HY_Q6_K_D);
-                for (int j = 0; j < 16; j++) s[(sbk * 16 + j) * HY_RW + r] = d * (float)(int8_t)blk[HY_Q6_K_SCALES + j];
-                uint32_t ql[32], qh[16];
-                memcpy(ql, blk + HY_Q6_K_QL, 128);
-                memcpy(qh, blk + HY_Q6_K_QH, 64);
-                uint32_t *qb = q + sbk * 64 * HY_RW + r;
-                for (int h = 0; h < 2; h++)
-                    for (int l4 = 0; l4 < 8; l4++) {
-                        const uint32_t a = ql[16 * h + l4], b2 = ql[16 * h + 8 + l4], hh = qh[8 * h + l4];
-                        qb[(32 * h + l4) * HY_RW] = (a & lo4) | ((hh & lo2) << 4);
-                        qb[(32 * h + 8 + l4) * HY_RW] = (b2 & lo4) | (((hh >> 2) & lo2) << 4);
-                        qb[(32 * h + 16 + l4) * HY_RW] = ((a >> 4) & lo4) | (((hh >> 4) & lo2) << 4);
-                        qb[(32 * h + 24 + l4) * HY_RW] = ((b2 >> 4) & lo4) | (((hh >> 6) & lo2) << 4);
-                    }
+            uint32_t *qb = q + b * 64 * HY_RW;
+            for (int h = 0; h < 2; h++) {
+                hy_vi a[8], b2[8], hh[8];
+                hy_t4(p, HY_Q6_K_QL + 64 * h, a);
+                hy_t4(p, HY_Q6_K_QL + 64 * h + 16, a + 4);
+                hy_t4(p, HY_Q6_K_QL + 64 * h + 32, b2);
+                hy_t4(p, HY_Q6_K_QL + 64 * h + 48, b2 + 4);
+                hy_t4(p, HY_Q6_K_QH + 32 * h, hh);
+                hy_t4(p, HY_Q6_K_QH + 32 * h + 16, hh + 4);
+                for (int l4 = 0; l4 < 8; l4++) {
+                    VI_STORE(qb + (32 * h + l4) * HY_RW, VI_OR(VI_AND(a[l4], lo4), VI_SLLI(VI_AND(hh[l4], lo2), 4)));
+                    VI_STORE(qb + (32 * h + 8 + l4) * HY_RW,
+                             VI_OR(VI_AND(b2[l4], lo4), VI_SLLI(VI_AND(VI_SRLI(hh[l4], 2), lo2), 4)));
+                    VI_STORE(qb + (32 * h + 16 + l4) * HY_RW,
+                             VI_OR(VI_AND(VI_SRLI(a[l4], 4), lo4), VI_SLLI(VI_AND(VI_SRLI(hh[l4], 4), lo2), 4)));
+                    VI_STORE(qb + (32 * h + 24 + l4) * HY_RW,
+                             VI_OR(VI_AND(VI_SRLI(b2[l4], 4), lo4), VI_SLLI(VI_AND(VI_SRLI(hh[l4], 6), lo2), 4)));
+                }
+            }
+            for (int r = 0; r < HY_RW; r++) {
+                const float d = hy_f16_at(p[r] + HY_Q6_K_D);
+                for (int j = 0; j < 16; j++) s[(b * 16 + j) * HY_RW + r] = d * (float)(int8_t)p[r][HY_Q6_K_SCALES + j];
             }
             break;
         }
         }
+        for (int r = 0; r < HY_RW; r++) p[r] += step[r];
     }
+    (void)bit0;
 }
 
 /* ---- the register tile: HY_RW rows x T tokens over nsb sub-blocks ---- */
