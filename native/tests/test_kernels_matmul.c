@@ -182,6 +182,9 @@ HY_TEST(matmul_long_rows_and_many_tokens) {
     check_matmul(t, nt, HY_TYPE_Q5_K, 33 * 256, 17, 9);
     check_matmul(t, nt, HY_TYPE_Q8_0, 64, 19, 300);
     check_matmul(t, nt, HY_TYPE_Q4_K, 256, 19, 261);
+    check_matmul(t, nt, HY_TYPE_F16, 2500, 37, 7);   /* float rows longer than one chunk (1024) */
+    check_matmul(t, nt, HY_TYPE_BF16, 1031, 35, 13);
+    check_matmul(t, nt, HY_TYPE_F32, 1027, 3, 6);
 }
 
 HY_TEST(matvec_entry_points_and_simd_switch) {

@@ -35,17 +35,19 @@ HY_MATMUL_BY_ROWS(q4_K)
 HY_MATMUL_BY_ROWS(q5_K)
 HY_MATMUL_BY_ROWS(q6_K)
 
-/* float weights: by rows (no scratch) */
-#define HY_MATMUL_FLOAT(name)                                                                                \
+/* float weights: register tiles when there is scratch and enough tokens */
+#define HY_MATMUL_FLOAT(name, kind)                                                                          \
     static void matmul_##name(const uint8_t *w, size_t rb, int64_t n, const void *xq, size_t xrb, int64_t nt, \
                               float *y, int64_t ys, int64_t r0, int64_t r1, void *scratch) {                \
-        (void)scratch;                                                                                      \
-        matmul_rows_##name(w, rb, n, xq, xrb, nt, y, ys, r0, r1);                                           \
+        if (scratch && nt >= HY_TILE_MIN_TOKENS)                                                            \
+            hy_ftile_matmul(kind, w, rb, n, xq, xrb, nt, y, ys, r0, r1, scratch);                           \
+        else                                                                                                \
+            matmul_rows_##name(w, rb, n, xq, xrb, nt, y, ys, r0, r1);                                       \
     }
 
-HY_MATMUL_FLOAT(f32)
-HY_MATMUL_FLOAT(f16)
-HY_MATMUL_FLOAT(bf16)
+HY_MATMUL_FLOAT(f32, HY_TF_F32)
+HY_MATMUL_FLOAT(f16, HY_TF_F16)
+HY_MATMUL_FLOAT(bf16, HY_TF_BF16)
 
 /* quantized weights: register tiles when there is scratch and enough tokens */
 #define HY_MATMUL_QUANT(name, kind)                                                                          \
@@ -71,6 +73,7 @@ static size_t matmul_scratch(int wt, int64_t n, int64_t n_tokens) {
     case HY_W_Q4_K: return hy_tile_scratch(HY_TK_Q4_K, n, n_tokens);
     case HY_W_Q5_K: return hy_tile_scratch(HY_TK_Q5_K, n, n_tokens);
     case HY_W_Q6_K: return hy_tile_scratch(HY_TK_Q6_K, n, n_tokens);
+    case HY_W_F32: case HY_W_F16: case HY_W_BF16: return hy_ftile_scratch(n);
     default: return 0;
     }
 }

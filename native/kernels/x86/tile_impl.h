@@ -116,7 +116,8 @@ static hy_tile_layout hy_tile_plan(int kind, int64_t n, int64_t n_tokens) {
     L.n_sb = n / S;
     const int64_t tch = n_tokens < HY_TCH ? n_tokens : HY_TCH;
     size_t at = 0;
-    L.side = at, at = hy_align64(at + sizeof(hy_tile_side) * (size_t)(tch * L.n_sb));
+    (void)tch;
+    L.side = at, at = hy_align64(at + sizeof(hy_tile_side) * (size_t)(HY_TCH * L.n_sb));
     L.q = at, at = hy_align64(at + 4u * HY_RW * (size_t)(L.kc_max / 4));
     L.s = at, at = hy_align64(at + 4u * HY_RW * (size_t)(L.kc_max / S));
     L.c = at, at = hy_align64(at + 4u * HY_RW * (size_t)(L.kc_max / S));
@@ -128,17 +129,20 @@ static hy_tile_layout hy_tile_plan(int kind, int64_t n, int64_t n_tokens) {
 
 /* ---- per-token activation data ---- */
 
-static void hy_tile_side_fill(int kind, const uint8_t *xq, size_t xrb, int64_t n_tok, int64_t n_sb, hy_tile_side *side) {
-    for (int64_t t = 0; t < n_tok; t++, xq += xrb, side += n_sb) {
+/* side[sb * HY_TCH + t] for the n_tok tokens at xq (sub-block major, so the
+ * kernel reaches every token of a sub-block from one pointer) */
+static void hy_tile_side_fill(int kind, const uint8_t *xq, size_t xrb, int64_t n_tok, int64_t n_sb, hy_tile_side *side_all) {
+    for (int64_t t = 0; t < n_tok; t++, xq += xrb) {
+        hy_tile_side *side = side_all + t;
         if (kind == HY_TK_Q4_0 || kind == HY_TK_Q8_0) {
             const int z = kind == HY_TK_Q4_0 ? 8 : (HY_X86_VNNI ? 128 : 0);
             for (int64_t b = 0; b < n_sb; b++) {
                 const uint8_t *blk = xq + b * 34;
                 int sum = 0;
                 for (int j = 0; j < 32; j++) sum += (int8_t)blk[2 + j];
-                side[b].iz = -z * sum;
-                side[b].dy = hy_f16_at(blk);
-                side[b].e = 0.0f;
+                side[b * HY_TCH].iz = -z * sum;
+                side[b * HY_TCH].dy = hy_f16_at(blk);
+                side[b * HY_TCH].e = 0.0f;
             }
         } else {
             const int per = kind == HY_TK_Q6_K ? 16 : 8; /* sub-blocks per super-block */
@@ -148,9 +152,9 @@ static void hy_tile_side_fill(int kind, const uint8_t *xq, size_t xrb, int64_t n
                 int16_t bs[2] = { 0, 0 };
                 memcpy(bs, blk + HY_Q8_K_BSUMS + (kind == HY_TK_Q6_K ? 2 : 4) * (b % per), kind == HY_TK_Q6_K ? 2 : 4);
                 const int sum = bs[0] + bs[1];
-                side[b].iz = kind == HY_TK_Q6_K ? -32 * sum : 0;
-                side[b].dy = dy;
-                side[b].e = dy * (float)sum;
+                side[b * HY_TCH].iz = kind == HY_TK_Q6_K ? -32 * sum : 0;
+                side[b * HY_TCH].dy = dy;
+                side[b * HY_TCH].e = dy * (float)sum;
             }
         }
     }
@@ -322,16 +326,17 @@ static void hy_tile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_
 /* ---- the register tile: HY_RW rows x T tokens over nsb sub-blocks ---- */
 
 HY_INLINE void hy_tile_kernel(int kind, int T, const uint32_t *q, const float *s, const float *c, int64_t nsb,
-                              const int32_t *yoff, const uint8_t *const *y, const hy_tile_side *const *side,
+                              const int32_t *yoff, const uint8_t *const *y, const hy_tile_side *side,
                               float *out) {
     const int S = tk_sub(kind), G = S / 4;
     hy_vf acc[HY_TT];
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) acc[t] = VF_ZERO();
     for (int64_t sb = 0; sb < nsb; sb++) {
+        const hy_tile_side *sd = side + sb * HY_TCH;
         hy_vi ia[HY_TT];
 #pragma GCC unroll 8
-        for (int t = 0; t < T; t++) ia[t] = VI_SET1(side[t][sb].iz);
+        for (int t = 0; t < T; t++) ia[t] = VI_SET1(sd[t].iz);
         const uint32_t *qq = q + sb * G * HY_RW;
         const int32_t yo = yoff[sb];
 #pragma GCC unroll 8
@@ -356,11 +361,11 @@ HY_INLINE void hy_tile_kernel(int kind, int T, const uint32_t *q, const float *s
         }
         const hy_vf sv = VF_LOAD(s + sb * HY_RW);
 #pragma GCC unroll 8
-        for (int t = 0; t < T; t++) acc[t] = VF_FMADD(VF_MUL(VI_CVT(ia[t]), VF_SET1(side[t][sb].dy)), sv, acc[t]);
+        for (int t = 0; t < T; t++) acc[t] = VF_FMADD(VF_MUL(VI_CVT(ia[t]), VF_SET1(sd[t].dy)), sv, acc[t]);
         if (tk_mins(kind)) {
             const hy_vf cv = VF_LOAD(c + sb * HY_RW);
 #pragma GCC unroll 8
-            for (int t = 0; t < T; t++) acc[t] = VF_FNMADD(cv, VF_SET1(side[t][sb].e), acc[t]);
+            for (int t = 0; t < T; t++) acc[t] = VF_FNMADD(cv, VF_SET1(sd[t].e), acc[t]);
         }
     }
 #pragma GCC unroll 8
@@ -373,7 +378,7 @@ HY_INLINE void hy_tile_kernel(int kind, int T, const uint32_t *q, const float *s
 
 #define HY_TILE_KERNELS(K)                                                                                    \
     static void hy_tile_run_##K(int T, const uint32_t *q, const float *s, const float *c, int64_t nsb,        \
-                                const int32_t *yoff, const uint8_t *const *y, const hy_tile_side *const *side, \
+                                const int32_t *yoff, const uint8_t *const *y, const hy_tile_side *side,        \
                                 float *out) {                                                                 \
         switch (T) {                                                                                          \
             HY_TILE_CASE(K, 1) HY_TILE_CASE(K, 2) HY_TILE_CASE(K, 3) HY_TILE_CASE(K, 4)                        \
@@ -394,7 +399,7 @@ HY_TILE_KERNELS(HY_TK_Q5_K)
 HY_TILE_KERNELS(HY_TK_Q6_K)
 
 typedef void (*hy_tile_run_fn)(int, const uint32_t *, const float *, const float *, int64_t, const int32_t *,
-                               const uint8_t *const *, const hy_tile_side *const *, float *);
+                               const uint8_t *const *, const hy_tile_side *, float *);
 
 /* ---- the driver ---- */
 
@@ -422,12 +427,8 @@ static void hy_tile_matmul(int kind, const uint8_t *w, size_t rb, int64_t n, con
                 for (int64_t t0 = 0; t0 < ntc; t0 += HY_TT) {
                     const int T = (int)(ntc - t0 < HY_TT ? ntc - t0 : HY_TT);
                     const uint8_t *yp[HY_TT];
-                    const hy_tile_side *sp[HY_TT];
-                    for (int t = 0; t < T; t++) {
-                        yp[t] = xq + (size_t)(tc0 + t0 + t) * xrb;
-                        sp[t] = side + (t0 + t) * L.n_sb + sb0;
-                    }
-                    run(T, q, s, c, nsb, yoff, yp, sp, out);
+                    for (int t = 0; t < T; t++) yp[t] = xq + (size_t)(tc0 + t0 + t) * xrb;
+                    run(T, q, s, c, nsb, yoff, yp, side + sb0 * HY_TCH + t0, out);
                     for (int t = 0; t < T; t++) {
                         float *dst = y + (tc0 + t0 + t) * ys + rg;
                         if (k0 == 0)
@@ -443,4 +444,155 @@ static void hy_tile_matmul(int kind, const uint8_t *w, size_t rb, int64_t n, con
 
 static size_t hy_tile_scratch(int kind, int64_t n, int64_t n_tokens) {
     return hy_tile_plan(kind, n, n_tokens).total;
+}
+
+/* ==== float weights (F32, F16, BF16) x F32 activations ====
+ *
+ * The same scheme in float: a group of HY_FROWS = 2 * HY_RW rows is converted
+ * and transposed into wt[k][HY_FROWS] floats (HY_FKC elements at a time), then
+ * every token streams past it: two vectors of weights per element k, each
+ * multiplied with the token's x[k] broadcast from memory, so per k there are
+ * 2 + HY_FT loads for 2 * HY_FT fused multiply-adds (FMA-bound, not
+ * load-bound). */
+
+enum { HY_TF_F32, HY_TF_F16, HY_TF_BF16 };
+
+#define HY_FKC 1024
+#define HY_FROWS (2 * HY_RW)
+#if HY_TILE_BITS == 512
+#define HY_FT 6
+#else
+#define HY_FT 4
+#endif
+
+static size_t hy_ftile_scratch(int64_t n) {
+    const int64_t kc = n < HY_FKC ? n : HY_FKC;
+    return hy_align64(4u * HY_FROWS * (size_t)kc) + hy_align64(4u * HY_FROWS * HY_FT) + 64;
+}
+
+/* 8 halves / bf16 values of 8 or 16 rows: dword vector v holds elements 2j and
+ * 2j + 1 of each row; the even (low 16 bits) or odd (high) ones as floats */
+HY_INLINE hy_vf hy_half_lo(int bf16, hy_vi v) {
+#if HY_TILE_BITS == 512
+    if (bf16) return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+#else
+    if (bf16) return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    const __m256i lo = _mm256_shuffle_epi8(v, _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                                                               0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1));
+    return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(lo, 0x08)));
+#endif
+}
+
+HY_INLINE hy_vf hy_half_hi(int bf16, hy_vi v) {
+#if HY_TILE_BITS == 512
+    if (bf16) return _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32((int)0xFFFF0000u)));
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16)));
+#else
+    if (bf16) return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xFFFF0000u)));
+    return hy_half_lo(0, _mm256_srli_epi32(v, 16));
+#endif
+}
+
+#if HY_TILE_BITS == 512
+#define VF_STOREA(p, v) _mm512_store_ps(p, v)
+#define VF_CAST(v) _mm512_castsi512_ps(v)
+#else
+#define VF_STOREA(p, v) _mm256_store_ps(p, v)
+#define VF_CAST(v) _mm256_castsi256_ps(v)
+#endif
+
+/* rows [0, nr) of w (rb bytes apart; nr <= HY_RW), elements [k0, k0 + kc) ->
+ * wt[k * HY_FROWS + r] (rows past nr are zeros) */
+static void hy_ftile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_t k0, int64_t kc, float *wt) {
+    const int es = kind == HY_TF_F32 ? 4 : 2, per = 16 / es, bf16 = kind == HY_TF_BF16;
+    const uint8_t *p[HY_RW];
+    int64_t step[HY_RW];
+    for (int r = 0; r < HY_RW; r++) {
+        p[r] = r < nr ? w + (size_t)r * rb + (size_t)k0 * es : hy_zero_block;
+        step[r] = r < nr ? 16 : 0;
+    }
+    int64_t k = 0;
+    for (; k + per <= kc; k += per) {
+        hy_vi v[4];
+        hy_t4(p, 0, v);
+        for (int j = 0; j < 4; j++) {
+            if (kind == HY_TF_F32) {
+                VF_STOREA(wt + (k + j) * HY_FROWS, VF_CAST(v[j]));
+            } else {
+                VF_STOREA(wt + (k + 2 * j) * HY_FROWS, hy_half_lo(bf16, v[j]));
+                VF_STOREA(wt + (k + 2 * j + 1) * HY_FROWS, hy_half_hi(bf16, v[j]));
+            }
+        }
+        for (int r = 0; r < HY_RW; r++) p[r] += step[r];
+    }
+    for (; k < kc; k++) /* fewer than one chunk left */
+        for (int r = 0; r < HY_RW; r++) {
+            float v = 0.0f;
+            if (r < nr) {
+                const uint8_t *e = w + (size_t)r * rb + (size_t)(k0 + k) * es;
+                v = kind == HY_TF_F32 ? hy_load_f32(e) : kind == HY_TF_F16 ? hy_f16_at(e) : hy_bf16_to_float(hy_load_u16(e));
+            }
+            wt[k * HY_FROWS + r] = v;
+        }
+}
+
+HY_INLINE void hy_ftile_kernel(int T, const float *wt, int64_t kc, const float *const *x, float *out) {
+    hy_vf a0[HY_FT], a1[HY_FT];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) a0[t] = a1[t] = VF_ZERO();
+    for (int64_t k = 0; k < kc; k++) {
+        const hy_vf w0 = VF_LOAD(wt + k * HY_FROWS), w1 = VF_LOAD(wt + k * HY_FROWS + HY_RW);
+#pragma GCC unroll 8
+        for (int t = 0; t < T; t++) {
+            const hy_vf xv = VF_SET1(x[t][k]);
+            a0[t] = VF_FMADD(w0, xv, a0[t]);
+            a1[t] = VF_FMADD(w1, xv, a1[t]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+        VF_STORE(out + t * HY_FROWS, a0[t]);
+        VF_STORE(out + t * HY_FROWS + HY_RW, a1[t]);
+    }
+}
+
+#define HY_FTILE_CASE(T) case T: hy_ftile_kernel(T, wt, kc, x, out); break;
+
+static void hy_ftile_run(int T, const float *wt, int64_t kc, const float *const *x, float *out) {
+    switch (T) {
+        HY_FTILE_CASE(1) HY_FTILE_CASE(2) HY_FTILE_CASE(3) HY_FTILE_CASE(4)
+#if HY_FT == 6
+        HY_FTILE_CASE(5) HY_FTILE_CASE(6)
+#endif
+    }
+}
+
+static void hy_ftile_matmul(int kind, const uint8_t *w, size_t rb, int64_t n, const float *x, size_t xrb,
+                            int64_t n_tokens, float *y, int64_t ys, int64_t r0, int64_t r1, void *scratch) {
+    float *wt = (float *)(void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    const int64_t kc_max = n < HY_FKC ? n : HY_FKC;
+    float *out = wt + hy_align64(4u * HY_FROWS * (size_t)kc_max) / 4;
+    const uint8_t *xb = (const uint8_t *)x;
+    for (int64_t rg = r0; rg < r1; rg += HY_FROWS) {
+        const int nr = (int)(r1 - rg < HY_FROWS ? r1 - rg : HY_FROWS);
+        for (int64_t k0 = 0; k0 < n; k0 += kc_max) {
+            const int64_t kc = n - k0 < kc_max ? n - k0 : kc_max;
+            hy_ftile_unpack(kind, w + (size_t)rg * rb, rb, nr < HY_RW ? nr : HY_RW, k0, kc, wt);
+            hy_ftile_unpack(kind, w + (size_t)(rg + HY_RW) * rb, rb, nr > HY_RW ? nr - HY_RW : 0, k0, kc, wt + HY_RW);
+            for (int64_t t0 = 0; t0 < n_tokens; t0 += HY_FT) {
+                const int T = (int)(n_tokens - t0 < HY_FT ? n_tokens - t0 : HY_FT);
+                const float *xp[HY_FT];
+                for (int t = 0; t < T; t++) xp[t] = (const float *)(const void *)(xb + (size_t)(t0 + t) * xrb) + k0;
+                hy_ftile_run(T, wt, kc, xp, out);
+                for (int t = 0; t < T; t++) {
+                    float *dst = y + (t0 + t) * ys + rg;
+                    if (k0 == 0)
+                        for (int r = 0; r < nr; r++) dst[r] = out[t * HY_FROWS + r];
+                    else
+                        for (int r = 0; r < nr; r++) dst[r] += out[t * HY_FROWS + r];
+                }
+            }
+        }
+    }
 }
