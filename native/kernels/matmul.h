@@ -58,4 +58,15 @@ void hy_matvec(const hy_tensor *w, const void *xq, float *y, int64_t row_begin, 
 void hy_matmul(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y, int64_t n_tokens,
                int64_t row_begin, int64_t row_end);
 
+/* The scratch bytes hy_matmul_with_scratch can use for w and n_tokens with the
+ * kernels in use now (0 when it needs none, e.g. n_tokens < 4). */
+size_t hy_matmul_scratch_bytes(const hy_tensor *w, int64_t n_tokens);
+
+/* hy_matmul with scratch memory from the caller (a thread pool can keep one
+ * block per thread): scratch NULL or scratch_bytes >= hy_matmul_scratch_bytes
+ * (64-byte aligned), used only during the call; allocates nothing. With too
+ * little scratch the products are computed on the slower path. */
+void hy_matmul_with_scratch(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y, int64_t n_tokens,
+                            int64_t row_begin, int64_t row_end, void *scratch, size_t scratch_bytes);
+
 #endif

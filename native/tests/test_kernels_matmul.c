@@ -189,14 +189,14 @@ HY_TEST(matmul_long_rows_and_many_tokens) {
 
 HY_TEST(matvec_entry_points_and_simd_switch) {
     const int64_t n = 512, rows = 21;
-    problem p = make_problem(HY_TYPE_Q4_K, n, rows, 3);
+    problem p = make_problem(HY_TYPE_Q4_K, n, rows, 6);
     hy_tensor w = { "blk.0.ffn_up.weight", HY_TYPE_Q4_K, 2, { (uint64_t)n, (uint64_t)rows, 1, 1 }, p.row_bytes,
                     p.row_bytes * rows, p.w, 0 };
     HY_CHECK_INT(hy_matmul_supported(&w), HYPERION_OK);
-    float ref[3 * 21], got[3 * 21];
+    float ref[6 * 21], got[6 * 21];
     /* the forced scalar path gives exactly the reference */
     HY_CHECK_INT(hyperionEnableSIMD("matmul", 0), HYPERION_OK);
-    for (int i = 0; i < 3 * 21; i++) got[i] = SENTINEL;
+    for (int i = 0; i < 6 * 21; i++) got[i] = SENTINEL;
     hy_matvec(&w, p.xq, got, 0, rows);
     hy_matmul_kernels_scalar.matvec[HY_W_Q4_K](p.w, p.row_bytes, n, p.xq, ref, 0, rows);
     HY_CHECK(memcmp(got, ref, sizeof(float) * rows) == 0);
@@ -204,18 +204,35 @@ HY_TEST(matvec_entry_points_and_simd_switch) {
     hy_matmul_kernels_scalar.matmul[HY_W_Q4_K](p.w, p.row_bytes, n, p.xq, p.x_bytes, 3, ref, rows, 4, 9, NULL);
     for (int t = 0; t < 3; t++) HY_CHECK(memcmp(got + t * rows + 4, ref + t * rows + 4, 5 * sizeof(float)) == 0);
     HY_CHECK_INT(hyperionEnableSIMD("matmul", 1), HYPERION_OK);
+    /* caller-provided scratch: the same numbers as hy_matmul; too little or
+     * misaligned scratch still gives them (slower path) */
+    {
+        float a[6 * 21], b[6 * 21];
+        const size_t sb = hy_matmul_scratch_bytes(&w, 6);
+        HY_CHECK(sb > 0);
+        HY_CHECK_INT(hy_matmul_scratch_bytes(&w, 1), 0);
+        uint8_t *buf = aligned_alloc(64, (sb + 128) / 64 * 64);
+        hy_matmul(&w, p.xq, p.x_bytes, a, 6, 0, rows);
+        hy_matmul_with_scratch(&w, p.xq, p.x_bytes, b, 6, 0, rows, buf, sb);
+        HY_CHECK(memcmp(a, b, sizeof(float) * 6 * rows) == 0);
+        hy_matmul_with_scratch(&w, p.xq, p.x_bytes, b, 6, 0, rows, buf + 1, sb); /* misaligned: no scratch */
+        for (int i = 0; i < 6 * rows; i++) HY_CHECK_NEAR(b[i], a[i], 2 * tolerance(&p, i % rows));
+        hy_matmul_with_scratch(&w, p.xq, p.x_bytes, b, 6, 0, rows, buf, sb - 1);
+        for (int i = 0; i < 6 * rows; i++) HY_CHECK_NEAR(b[i], a[i], 2 * tolerance(&p, i % rows));
+        free(buf);
+    }
     /* with SIMD: close to the reference */
     hy_matvec(&w, p.xq, got, 0, rows);
     hy_matmul_kernels_scalar.matvec[HY_W_Q4_K](p.w, p.row_bytes, n, p.xq, ref, 0, rows);
     for (int r = 0; r < rows; r++) HY_CHECK_NEAR(got[r], ref[r], tolerance(&p, r));
     /* bad ranges and tensors write nothing */
-    for (int i = 0; i < 3 * 21; i++) got[i] = SENTINEL;
+    for (int i = 0; i < 6 * 21; i++) got[i] = SENTINEL;
     hy_matvec(&w, p.xq, got, 5, 5);
     hy_matvec(&w, p.xq, got, -1, 3);
     hy_matvec(&w, p.xq, got, 0, rows + 1);
     hy_matmul(&w, p.xq, p.x_bytes, got, 0, 0, rows);
     hy_matmul(&w, p.xq, 10, got, 2, 0, rows); /* row pitch below the row size */
-    for (int i = 0; i < 3 * 21; i++) HY_CHECK(got[i] == SENTINEL);
+    for (int i = 0; i < 6 * 21; i++) HY_CHECK(got[i] == SENTINEL);
     hy_tensor bad = w;
     bad.type = HY_TYPE_Q2_K;
     HY_CHECK_INT(hy_matmul_supported(&bad), HYPERION_MODEL_UNSUPPORTED);
@@ -229,6 +246,6 @@ HY_TEST(matvec_entry_points_and_simd_switch) {
     bad.row_bytes += 1;
     HY_CHECK_INT(hy_matmul_supported(&bad), HYPERION_MODEL_INVALID);
     hy_matvec(&bad, p.xq, got, 0, rows);
-    for (int i = 0; i < 3 * 21; i++) HY_CHECK(got[i] == SENTINEL);
+    for (int i = 0; i < 6 * 21; i++) HY_CHECK(got[i] == SENTINEL);
     free_problem(&p);
 }

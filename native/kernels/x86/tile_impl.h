@@ -136,10 +136,11 @@ static void hy_tile_side_fill(int kind, const uint8_t *xq, size_t xrb, int64_t n
         hy_tile_side *side = side_all + t;
         if (kind == HY_TK_Q4_0 || kind == HY_TK_Q8_0) {
             const int z = kind == HY_TK_Q4_0 ? 8 : (HY_X86_VNNI ? 128 : 0);
+            const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
             for (int64_t b = 0; b < n_sb; b++) {
                 const uint8_t *blk = xq + b * 34;
-                int sum = 0;
-                for (int j = 0; j < 32; j++) sum += (int8_t)blk[2 + j];
+                const __m256i yv = _mm256_loadu_si256((const __m256i *)(blk + 2));
+                const int sum = hy_hsum_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, yv), ones16));
                 side[b * HY_TCH].iz = -z * sum;
                 side[b * HY_TCH].dy = hy_f16_at(blk);
                 side[b * HY_TCH].e = 0.0f;
