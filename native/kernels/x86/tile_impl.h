@@ -53,6 +53,10 @@ typedef __m512 hy_vf;
     _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)))
 #endif
 #define VI_ABS8(w) _mm512_abs_epi8(w)
+#define VI_MADDUBS(u, s) _mm512_maddubs_epi16(u, s)
+#define VI_ADD16(a, b) _mm512_add_epi16(a, b)
+#define VI_ADD32(a, b) _mm512_add_epi32(a, b)
+#define VI_MADD1(v) _mm512_madd_epi16(v, _mm512_set1_epi16(1))
 /* s with the sign of w applied (0 where w is 0 does not matter: |w| = 0) */
 #define VI_SIGN8(s, w) _mm512_mask_sub_epi8(s, _mm512_movepi8_mask(w), _mm512_setzero_si512(), s)
 #elif HY_TILE_BITS == 256
@@ -77,6 +81,10 @@ typedef __m256 hy_vf;
     _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)))
 #endif
 #define VI_ABS8(w) _mm256_abs_epi8(w)
+#define VI_MADDUBS(u, s) _mm256_maddubs_epi16(u, s)
+#define VI_ADD16(a, b) _mm256_add_epi16(a, b)
+#define VI_ADD32(a, b) _mm256_add_epi32(a, b)
+#define VI_MADD1(v) _mm256_madd_epi16(v, _mm256_set1_epi16(1))
 #define VI_SIGN8(s, w) _mm256_sign_epi8(s, w)
 #else
 #error "HY_TILE_BITS must be 512 or 256"
@@ -340,26 +348,43 @@ HY_INLINE void hy_tile_kernel(int kind, int T, const uint32_t *q, const float *s
         for (int t = 0; t < T; t++) ia[t] = VI_SET1(sd[t].iz);
         const uint32_t *qq = q + sb * G * HY_RW;
         const int32_t yo = yoff[sb];
+#if HY_X86_VNNI
 #pragma GCC unroll 8
         for (int g = 0; g < G; g++) {
             const hy_vi wv = VI_LOAD(qq + g * HY_RW);
-            if (tk_signed(kind)) {
-                const hy_vi aw = VI_ABS8(wv);
+#pragma GCC unroll 8
+            for (int t = 0; t < T; t++) {
+                int32_t yv;
+                memcpy(&yv, y[t] + yo + 4 * g, 4);
+                ia[t] = VI_DPBUSD(ia[t], wv, VI_SET1(yv));
+            }
+        }
+#else
+        if (tk_signed(kind)) { /* Q8_0: |w| times y with w's sign */
+#pragma GCC unroll 1
+            for (int g = 0; g < G; g++) {
+                const hy_vi wv = VI_LOAD(qq + g * HY_RW), aw = VI_ABS8(wv);
 #pragma GCC unroll 8
                 for (int t = 0; t < T; t++) {
                     int32_t yv;
                     memcpy(&yv, y[t] + yo + 4 * g, 4);
                     ia[t] = VI_DPBUSD(ia[t], aw, VI_SIGN8(VI_SET1(yv), wv));
                 }
-            } else {
+            }
+        } else { /* unsigned quants <= 63: two vpmaddubsw results add in 16 bits without overflow */
+#pragma GCC unroll 1
+            for (int g = 0; g < G; g += 2) {
+                const hy_vi w0 = VI_LOAD(qq + g * HY_RW), w1 = VI_LOAD(qq + (g + 1) * HY_RW);
 #pragma GCC unroll 8
                 for (int t = 0; t < T; t++) {
-                    int32_t yv;
-                    memcpy(&yv, y[t] + yo + 4 * g, 4);
-                    ia[t] = VI_DPBUSD(ia[t], wv, VI_SET1(yv));
+                    int32_t y0, y1;
+                    memcpy(&y0, y[t] + yo + 4 * g, 4);
+                    memcpy(&y1, y[t] + yo + 4 * g + 4, 4);
+                    ia[t] = VI_ADD32(ia[t], VI_MADD1(VI_ADD16(VI_MADDUBS(w0, VI_SET1(y0)), VI_MADDUBS(w1, VI_SET1(y1)))));
                 }
             }
         }
+#endif
         const hy_vf sv = VF_LOAD(s + sb * HY_RW);
 #pragma GCC unroll 8
         for (int t = 0; t < T; t++) acc[t] = VF_FMADD(VF_MUL(VI_CVT(ia[t]), VF_SET1(sd[t].dy)), sv, acc[t]);
