@@ -6,11 +6,14 @@
  * [row_begin, row_end), so a thread pool splits rows (or tiles) between its
  * threads and calls these concurrently on disjoint ranges. The kernels keep no
  * state and read the weights in place (the GGUF mapping). hy_matvec allocates
- * nothing; hy_matmul takes one scratch block per call from the pool
- * (HYPERION_TAG_SCRATCH: per-token activation sums and the decoded tile, about
- * 16 bytes per token and sub-block plus ~200 KiB) and frees it before
- * returning; when the pool refuses it (memory limit), the same products are
- * computed on a slower path and the refusal stays in the last-error record.
+ * nothing. hy_matmul needs scratch memory for its register tiles: per-token
+ * activation data (16 bytes per token, up to 256 tokens, and sub-block of 32
+ * or 16 elements) plus the decoded weight tile (~64-200 KiB); hy_matmul takes
+ * it from the pool per call (HYPERION_TAG_SCRATCH) and frees it before
+ * returning, hy_matmul_with_scratch takes it from the caller (a pool thread
+ * can keep one block, sized with hy_matmul_scratch_bytes). When the pool
+ * refuses the block (memory limit), the same products are computed on a
+ * slower path and the refusal stays in the last-error record.
  *
  * Weights: w from model/tensor.h, ne[0] = n_in elements per row, rows =
  * hy_tensor_rows(w) outputs, row_bytes apart, of a type with kernels (F32,

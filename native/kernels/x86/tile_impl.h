@@ -112,6 +112,7 @@ HY_INLINE int tk_signed(int kind) { return kind == HY_TK_Q8_0 && !HY_X86_VNNI; }
 
 typedef struct hy_tile_layout {
     int64_t kc_max, n_sb;       /* unpacked elements per chunk; sub-blocks per row */
+    int64_t tch;                /* tokens per batch of activation data (the side array's row stride) */
     size_t side, q, s, c, yoff, out, total;
 } hy_tile_layout;
 
@@ -122,10 +123,9 @@ static hy_tile_layout hy_tile_plan(int kind, int64_t n, int64_t n_tokens) {
     const int S = tk_sub(kind);
     L.kc_max = n <= HY_KC_MAX ? n : HY_KC;
     L.n_sb = n / S;
-    const int64_t tch = n_tokens < HY_TCH ? n_tokens : HY_TCH;
+    L.tch = n_tokens < HY_TCH ? n_tokens : HY_TCH;
     size_t at = 0;
-    (void)tch;
-    L.side = at, at = hy_align64(at + sizeof(hy_tile_side) * (size_t)(HY_TCH * L.n_sb));
+    L.side = at, at = hy_align64(at + sizeof(hy_tile_side) * (size_t)(L.tch * L.n_sb));
     L.q = at, at = hy_align64(at + 4u * HY_RW * (size_t)(L.kc_max / 4));
     L.s = at, at = hy_align64(at + 4u * HY_RW * (size_t)(L.kc_max / S));
     L.c = at, at = hy_align64(at + 4u * HY_RW * (size_t)(L.kc_max / S));
@@ -137,9 +137,10 @@ static hy_tile_layout hy_tile_plan(int kind, int64_t n, int64_t n_tokens) {
 
 /* ---- per-token activation data ---- */
 
-/* side[sb * HY_TCH + t] for the n_tok tokens at xq (sub-block major, so the
+/* side[sb * stride + t] for the n_tok tokens at xq (sub-block major, so the
  * kernel reaches every token of a sub-block from one pointer) */
-static void hy_tile_side_fill(int kind, const uint8_t *xq, size_t xrb, int64_t n_tok, int64_t n_sb, hy_tile_side *side_all) {
+static void hy_tile_side_fill(int kind, const uint8_t *xq, size_t xrb, int64_t n_tok, int64_t n_sb, int64_t stride,
+                              hy_tile_side *side_all) {
     for (int64_t t = 0; t < n_tok; t++, xq += xrb) {
         hy_tile_side *side = side_all + t;
         if (kind == HY_TK_Q4_0 || kind == HY_TK_Q8_0) {
@@ -149,9 +150,9 @@ static void hy_tile_side_fill(int kind, const uint8_t *xq, size_t xrb, int64_t n
                 const uint8_t *blk = xq + b * 34;
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(blk + 2));
                 const int sum = hy_hsum_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, yv), ones16));
-                side[b * HY_TCH].iz = -z * sum;
-                side[b * HY_TCH].dy = hy_f16_at(blk);
-                side[b * HY_TCH].e = 0.0f;
+                side[b * stride].iz = -z * sum;
+                side[b * stride].dy = hy_f16_at(blk);
+                side[b * stride].e = 0.0f;
             }
         } else {
             const int per = kind == HY_TK_Q6_K ? 16 : 8; /* sub-blocks per super-block */
@@ -161,9 +162,9 @@ static void hy_tile_side_fill(int kind, const uint8_t *xq, size_t xrb, int64_t n
                 int16_t bs[2] = { 0, 0 };
                 memcpy(bs, blk + HY_Q8_K_BSUMS + (kind == HY_TK_Q6_K ? 2 : 4) * (b % per), kind == HY_TK_Q6_K ? 2 : 4);
                 const int sum = bs[0] + bs[1];
-                side[b * HY_TCH].iz = kind == HY_TK_Q6_K ? -32 * sum : 0;
-                side[b * HY_TCH].dy = dy;
-                side[b * HY_TCH].e = dy * (float)sum;
+                side[b * stride].iz = kind == HY_TK_Q6_K ? -32 * sum : 0;
+                side[b * stride].dy = dy;
+                side[b * stride].e = dy * (float)sum;
             }
         }
     }
@@ -336,13 +337,13 @@ static void hy_tile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_
 
 HY_INLINE void hy_tile_kernel(int kind, int T, const uint32_t *q, const float *s, const float *c, int64_t nsb,
                               const int32_t *yoff, const uint8_t *const *y, const hy_tile_side *side,
-                              float *out) {
+                              int64_t side_stride, float *out) {
     const int S = tk_sub(kind), G = S / 4;
     hy_vf acc[HY_TT];
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) acc[t] = VF_ZERO();
     for (int64_t sb = 0; sb < nsb; sb++) {
-        const hy_tile_side *sd = side + sb * HY_TCH;
+        const hy_tile_side *sd = side + sb * side_stride;
         hy_vi ia[HY_TT];
 #pragma GCC unroll 8
         for (int t = 0; t < T; t++) ia[t] = VI_SET1(sd[t].iz);
@@ -400,12 +401,12 @@ HY_INLINE void hy_tile_kernel(int kind, int T, const uint32_t *q, const float *s
 
 /* one instance per token count, so every per-token loop is unrolled */
 #define HY_TILE_CASE(K, T)                                                          \
-    case T: hy_tile_kernel(K, T, q, s, c, nsb, yoff, y, side, out); break;
+    case T: hy_tile_kernel(K, T, q, s, c, nsb, yoff, y, side, side_stride, out); break;
 
 #define HY_TILE_KERNELS(K)                                                                                    \
     static void hy_tile_run_##K(int T, const uint32_t *q, const float *s, const float *c, int64_t nsb,        \
                                 const int32_t *yoff, const uint8_t *const *y, const hy_tile_side *side,        \
-                                float *out) {                                                                 \
+                                int64_t side_stride, float *out) {                                            \
         switch (T) {                                                                                          \
             HY_TILE_CASE(K, 1) HY_TILE_CASE(K, 2) HY_TILE_CASE(K, 3) HY_TILE_CASE(K, 4)                        \
             HY_TILE_CASES_HIGH(K)                                                                             \
@@ -425,7 +426,7 @@ HY_TILE_KERNELS(HY_TK_Q5_K)
 HY_TILE_KERNELS(HY_TK_Q6_K)
 
 typedef void (*hy_tile_run_fn)(int, const uint32_t *, const float *, const float *, int64_t, const int32_t *,
-                               const uint8_t *const *, const hy_tile_side *, float *);
+                               const uint8_t *const *, const hy_tile_side *, int64_t, float *);
 
 /* ---- the driver ---- */
 
@@ -441,9 +442,9 @@ static void hy_tile_matmul(int kind, const uint8_t *w, size_t rb, int64_t n, con
     float *s = (float *)(void *)(base + L.s), *c = (float *)(void *)(base + L.c), *out = (float *)(void *)(base + L.out);
     int32_t *yoff = (int32_t *)(void *)(base + L.yoff);
     const int S = tk_sub(kind);
-    for (int64_t tc0 = 0; tc0 < n_tokens; tc0 += HY_TCH) {
-        const int64_t ntc = n_tokens - tc0 < HY_TCH ? n_tokens - tc0 : HY_TCH;
-        hy_tile_side_fill(kind, xq + (size_t)tc0 * xrb, xrb, ntc, L.n_sb, side);
+    for (int64_t tc0 = 0; tc0 < n_tokens; tc0 += L.tch) {
+        const int64_t ntc = n_tokens - tc0 < L.tch ? n_tokens - tc0 : L.tch;
+        hy_tile_side_fill(kind, xq + (size_t)tc0 * xrb, xrb, ntc, L.n_sb, L.tch, side);
         for (int64_t rg = r0; rg < r1; rg += HY_RW) {
             const int nr = (int)(r1 - rg < HY_RW ? r1 - rg : HY_RW);
             for (int64_t k0 = 0; k0 < n; k0 += L.kc_max) {
@@ -454,7 +455,7 @@ static void hy_tile_matmul(int kind, const uint8_t *w, size_t rb, int64_t n, con
                     const int T = (int)(ntc - t0 < HY_TT ? ntc - t0 : HY_TT);
                     const uint8_t *yp[HY_TT];
                     for (int t = 0; t < T; t++) yp[t] = xq + (size_t)(tc0 + t0 + t) * xrb;
-                    run(T, q, s, c, nsb, yoff, yp, side + sb0 * HY_TCH + t0, out);
+                    run(T, q, s, c, nsb, yoff, yp, side + sb0 * L.tch + t0, L.tch, out);
                     for (int t = 0; t < T; t++) {
                         float *dst = y + (tc0 + t0 + t) * ys + rg;
                         if (k0 == 0)
