@@ -10,6 +10,7 @@
 #include "kernels/kernels.h"
 #include "kernels/x86/matvec_impl.h"
 #include "kernels/x86/tile_impl.h"
+#include "kernels/x86/ftile_impl.h"
 
 /* From this many tokens on, quantized weights go through the register tiles. */
 #define HY_TILE_MIN_TOKENS 4
