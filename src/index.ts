@@ -18,3 +18,16 @@ export { loadModel, Model } from './model';
 export type { LoadModelOptions, ModelInfo, EvaluateOptions } from './model';
 export { verifyModel, getModelInfo } from './model-files';
 export type { VerifyReport, ModelFileInfo } from './model-files';
+export { loadTokenizer, Tokenizer } from './tokenizer';
+export type { TokenizeOptions, DetokenizeOptions, TokenizerInfo } from './tokenizer';
+export { Session, GenerationStream } from './session';
+export type {
+  SessionOptions,
+  GenerationPiece,
+  GenerationCandidate,
+  GenerationResult,
+  GenerationStats,
+  StopReason,
+} from './session';
+export type { GenerationOptions } from './generation-options';
+export type { ChatMessage, ChatTemplateOptions } from './chat';

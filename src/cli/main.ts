@@ -8,6 +8,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HyperionError } from '../errors';
 import { demoCommand } from './demo';
+import { runCommand } from './run';
 import { version } from '../system';
 
 export interface CommandContext {
@@ -43,7 +44,7 @@ const versionCommand: Command = {
   },
 };
 
-export const commands: Command[] = [demoCommand, versionCommand];
+export const commands: Command[] = [demoCommand, runCommand, versionCommand];
 
 const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
