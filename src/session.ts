@@ -82,6 +82,7 @@ interface NativeTake {
 export interface NativeRequest {
   take(): NativeTake;
   abort(code?: number): void;
+  queued(): number;
 }
 export interface NativeSession {
   generate(prompt: Int32Array, packed: PackedGenerationOptions, onReady: () => void): NativeRequest;
@@ -267,6 +268,16 @@ export class GenerationStream implements AsyncIterableIterator<GenerationPiece> 
   /** Stop the generation with HYPERION_ABORTED (as an AbortSignal would). */
   abort(): void {
     this.#request.abort(ABORTED);
+  }
+
+  /** @internal pieces waiting on the native side (bounded by its queue) */
+  get nativeQueued(): number {
+    return this.#request.queued();
+  }
+
+  /** @internal pieces taken from the native side but not yet returned by next() */
+  get buffered(): number {
+    return this.#buffer.length;
   }
 
   [Symbol.asyncIterator](): this {

@@ -218,6 +218,7 @@ class RequestHandle : public Napi::ObjectWrap<RequestHandle> {
  private:
   Napi::Value Take(const Napi::CallbackInfo &info);
   Napi::Value Abort(const Napi::CallbackInfo &info);
+  Napi::Value Queued(const Napi::CallbackInfo &info);
   std::shared_ptr<Request> request_;
 };
 
@@ -297,9 +298,17 @@ Napi::Value RequestHandle::Abort(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// queued() → pieces waiting for JS (at most the queue's capacity); for tests
+Napi::Value RequestHandle::Queued(const Napi::CallbackInfo &info) {
+  if (!request_) return Napi::Number::New(info.Env(), 0);
+  std::lock_guard<std::mutex> lock(request_->mu);
+  return Napi::Number::New(info.Env(), (double)request_->queue.size());
+}
+
 Napi::Function RequestHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeRequest",
-                     {InstanceMethod("take", &RequestHandle::Take), InstanceMethod("abort", &RequestHandle::Abort)});
+                     {InstanceMethod("take", &RequestHandle::Take), InstanceMethod("abort", &RequestHandle::Abort),
+                      InstanceMethod("queued", &RequestHandle::Queued)});
 }
 
 // ---- NativeSession -------------------------------------------------------------

@@ -210,6 +210,7 @@ hyperion_status hy_generate(hy_session *s, const int32_t *prompt, uint32_t n_pro
     uint64_t start = stats->start_ns ? stats->start_ns : hy_clock_monotonic_ns();
     memset(stats, 0, sizeof *stats);
     stats->start_ns = start;
+    stats->run_ns = hy_clock_monotonic_ns();
     stats->prompt_tokens = n_prompt;
     request r;
     memset(&r, 0, sizeof r);

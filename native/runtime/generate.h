@@ -60,7 +60,8 @@ typedef struct hy_generate_stats {
     uint32_t reused_tokens;       /* of them found in the session's cache */
     uint32_t processed_tokens;    /* of them processed by this request */
     uint32_t generated_tokens;
-    uint64_t start_ns;            /* set by the caller (hy_clock_monotonic_ns): when the request began */
+    uint64_t start_ns;            /* set by the caller (hy_clock_monotonic_ns): when the request was made */
+    uint64_t run_ns;              /* when hy_generate began working on it (after any queueing) */
     uint64_t prompt_done_ns;      /* 0 until the prompt is processed */
     uint64_t first_token_ns;      /* 0 until the first token is sampled */
     uint64_t end_ns;
