@@ -83,6 +83,7 @@ export interface NativeRequest {
   take(): NativeTake;
   abort(code?: number): void;
   queued(): number;
+  setRef(on: boolean): void;
 }
 export interface NativeSession {
   generate(prompt: Int32Array, packed: PackedGenerationOptions, onReady: () => void): NativeRequest;
@@ -238,7 +239,17 @@ export class GenerationStream implements AsyncIterableIterator<GenerationPiece> 
         this.#drain();
         continue;
       }
+      await this.#wait();
+    }
+  }
+
+  /** Wait for the native side; the process stays alive only while someone waits. */
+  async #wait(): Promise<void> {
+    this.#request.setRef(true);
+    try {
       await new Promise<void>((resolve) => (this.#wake = resolve));
+    } finally {
+      this.#request.setRef(false);
     }
   }
 
@@ -254,7 +265,7 @@ export class GenerationStream implements AsyncIterableIterator<GenerationPiece> 
           this.#buffer.length = 0;
           continue;
         }
-        await new Promise<void>((resolve) => (this.#wake = resolve));
+        await this.#wait();
       }
     }
     this.#buffer.length = 0;

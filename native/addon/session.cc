@@ -63,6 +63,7 @@ struct Request {
   const hy_tokenizer *tok = nullptr;
   uint64_t start_ns = 0;
   Napi::ThreadSafeFunction tsfn;
+  bool tsfn_alive = true;  // main thread only: cleared by the tsfn's finalizer
   hy_deadline deadline{};
   bool has_deadline = false;
 
@@ -219,6 +220,7 @@ class RequestHandle : public Napi::ObjectWrap<RequestHandle> {
   Napi::Value Take(const Napi::CallbackInfo &info);
   Napi::Value Abort(const Napi::CallbackInfo &info);
   Napi::Value Queued(const Napi::CallbackInfo &info);
+  Napi::Value SetRef(const Napi::CallbackInfo &info);
   std::shared_ptr<Request> request_;
 };
 
@@ -305,10 +307,20 @@ Napi::Value RequestHandle::Queued(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), (double)request_->queue.size());
 }
 
+// setRef(on): keep the event loop alive (while JS awaits a piece) or not
+Napi::Value RequestHandle::SetRef(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (request_ && request_->tsfn_alive) {
+    if (info[0].ToBoolean()) request_->tsfn.Ref(env);
+    else request_->tsfn.Unref(env);
+  }
+  return env.Undefined();
+}
+
 Napi::Function RequestHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeRequest",
                      {InstanceMethod("take", &RequestHandle::Take), InstanceMethod("abort", &RequestHandle::Abort),
-                      InstanceMethod("queued", &RequestHandle::Queued)});
+                      InstanceMethod("queued", &RequestHandle::Queued), InstanceMethod("setRef", &RequestHandle::SetRef)});
 }
 
 // ---- NativeSession -------------------------------------------------------------
@@ -438,7 +450,14 @@ Napi::Value SessionHandle::Generate(const Napi::CallbackInfo &info) {
   double timeout_ms = NumberOr(o, "timeoutMs", 0);
   r->params.timeout_ms = (uint32_t)timeout_ms;
 
-  r->tsfn = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "hyperion-gen", 0, 1);
+  // The tsfn keeps the event loop alive only while JS awaits a piece
+  // (NativeRequest.setRef): a stream nobody consumes must not keep the
+  // process running. Its finalizer runs on the main thread after the last
+  // call was delivered.
+  std::shared_ptr<Request> keep = r;
+  r->tsfn = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "hyperion-gen", 0, 1,
+                                          [keep](Napi::Env) { keep->tsfn_alive = false; });
+  r->tsfn.Unref(env);
   if (timeout_ms > 0) {
     if (hy_deadline_arm(&r->deadline, &r->flag, HYPERION_TIMEOUT, (uint64_t)(timeout_ms * 1e6)) != HYPERION_OK) {
       r->tsfn.Release();
