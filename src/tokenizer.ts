@@ -17,6 +17,12 @@ export interface TokenizeOptions {
 export interface DetokenizeOptions {
   /** Render control tokens as their text (default false: they render as nothing). */
   special?: boolean;
+  /**
+   * Drop the space the llama kind's add-space-prefix put before the first word
+   * (default true, so detokenize(tokenize(x)) === x). Pass false for ids that
+   * continue a text, e.g. generated tokens, to keep their leading space.
+   */
+  stripLeadingSpace?: boolean;
 }
 
 export interface TokenizerInfo {
@@ -88,9 +94,10 @@ export class Tokenizer {
   detokenize(ids: ArrayLike<number>, options?: DetokenizeOptions): string {
     const arr = checkIds(ids, this.info.vocabSize, 'ids', true);
     const o = optionsObject(options, 'options');
-    rejectUnknownKeys(o, '', ['special']);
+    rejectUnknownKeys(o, '', ['special', 'stripLeadingSpace']);
     const special = optionalBoolean(o.special, 'special', false);
-    return this.#native.detokenize(arr, special, true);
+    const strip = optionalBoolean(o.stripLeadingSpace, 'stripLeadingSpace', true);
+    return this.#native.detokenize(arr, special, strip);
   }
 
   /** The stored text of one token ("▁the", "Ġthe", "<0x0A>"). */

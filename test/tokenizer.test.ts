@@ -86,6 +86,10 @@ describe.skipIf(!haveStories)('a model\'s tokenizer (stories260K)', () => {
     const ids = [1, ...model.tokenize('hi', { addBos: false }), 2];
     expect(model.detokenize(ids)).toBe('hi');
     expect(model.detokenize(ids, { special: true })).toBe('<s> hi</s>');
+    // a continuation keeps its leading space when asked
+    const cont = model.tokenize('there', { addBos: false }); // "▁there"
+    expect(model.detokenize(cont)).toBe('there');
+    expect(model.detokenize(cont, { stripLeadingSpace: false })).toBe(' there');
   });
 
   it('validates its arguments, naming the field', () => {
