@@ -6,11 +6,12 @@ import { HyperionError, invalidArgument } from './errors';
 import { optionsObject, rejectUnknownKeys, optionalNumber, optionalBoolean } from './validate';
 import { Tokenizer, noVocabulary, type NativeTokenizer, type TokenizeOptions, type DetokenizeOptions } from './tokenizer';
 import { renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat';
-import { packGenerationOptions, type GenerationOptions } from './generation-options';
+import type { GenerationOptions } from './generation-options';
 import {
   Session,
   GenerationStream,
   resolvePrompt,
+  packOptions,
   type NativeSession,
   type SessionOptions,
   type SessionOwner,
@@ -143,10 +144,7 @@ export class Model {
    */
   generate(prompt: string | ArrayLike<number>, options?: GenerationOptions): GenerationStream {
     const handle = this.#handle();
-    const { packed, signal } = packGenerationOptions(options, this.info.vocabSize);
-    if (packed.profile) {
-      throw invalidArgument('profile', 'false (per-request profiles are not available yet: use startProfiling())', true);
-    }
+    const { packed, signal } = packOptions(options, this.info.vocabSize);
     const ids = resolvePrompt(this.#owner, prompt);
     const size = Math.max(1, Math.min(this.info.contextSize, ids.length + packed.maxTokens));
     const session = new Session(handle.createSession(size), this.#owner);

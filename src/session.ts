@@ -102,6 +102,15 @@ export interface SessionOwner {
 
 const ABORTED = 8;
 
+/** Generation options as the native side takes them. @internal */
+export function packOptions(options: unknown, vocabSize: number): { packed: PackedGenerationOptions; signal?: AbortSignal } {
+  const out = packGenerationOptions(options, vocabSize);
+  if (out.packed.profile) {
+    throw invalidArgument('profile', 'false (per-request profiles are not available yet: use startProfiling())', true);
+  }
+  return out;
+}
+
 /** Token ids of a prompt (text through the model's tokenizer, or ids checked against the vocabulary). @internal */
 export function resolvePrompt(owner: SessionOwner, prompt: unknown): Int32Array {
   if (typeof prompt === 'string') {
@@ -360,18 +369,13 @@ export class Session {
    * HYPERION_DISPOSED when the session is disposed meanwhile.
    */
   generate(prompt: string | ArrayLike<number>, options?: GenerationOptions): GenerationStream {
-    const handle = this.#handle();
-    const { packed, signal } = packGenerationOptions(options, this.#owner.vocabSize);
-    if (packed.profile) {
-      throw invalidArgument('profile', 'false (per-request profiles are not available yet: use startProfiling())', true);
-    }
-    const ids = resolvePrompt(this.#owner, prompt);
-    return new GenerationStream((onReady) => handle.generate(ids, packed, onReady), packed, signal);
+    this.#handle();
+    const { packed, signal } = packOptions(options, this.#owner.vocabSize);
+    return this.start(resolvePrompt(this.#owner, prompt), packed, signal);
   }
 
-
   /** @internal generate with prompt ids and options already validated */
-  start(ids: Int32Array, packed: PackedGenerationOptions, signal: AbortSignal | undefined, onEnd: () => void): GenerationStream {
+  start(ids: Int32Array, packed: PackedGenerationOptions, signal?: AbortSignal, onEnd?: () => void): GenerationStream {
     const handle = this.#handle();
     return new GenerationStream((onReady) => handle.generate(ids, packed, onReady), packed, signal, onEnd);
   }
