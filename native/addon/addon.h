@@ -46,6 +46,7 @@ void RegisterTesting(Napi::Env env, Napi::Object exports);
 void RegisterMemory(Napi::Env env, Napi::Object exports);
 void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterModelFiles(Napi::Env env, Napi::Object exports);
+void RegisterMaker(Napi::Env env, Napi::Object exports);
 void RegisterTokenizer(Napi::Env env, Napi::Object exports);
 void RegisterSession(Napi::Env env, Napi::Object exports);
 
