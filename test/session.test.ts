@@ -1,19 +1,19 @@
-// Sessions through the JS API on stories260K (skipped with a message where
-// ../shared is absent): cache reuse across turns, reset, concurrent sessions,
-// abort and timeout in the middle of a long prompt, context full, a responsive
-// event loop, backpressure, dispose during generation, nothing left allocated.
-//
-// Long prompts: stories260K was trained on 128 positions but a session may
-// hold 8 x that; with batchSize 4 a 1,000-token prompt takes a few hundred ms
-// (the text is meaningless past 128, the work is real).
+// Sessions through the JS API. On a model made by the project's model maker
+// (tiny, q4_0: context 256, so sessions of up to 2,048 positions; a 1,000-token
+// prompt takes about a second on one thread): abort and timeout in the middle
+// of a long prompt, fairness between sessions, a responsive event loop,
+// dispose during generation, nothing left allocated. On stories260K (skipped
+// with a message where ../shared is absent; real text): cache reuse across
+// turns, reset, concurrent sessions, context full, backpressure.
+import path from 'node:path';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { loadModel, HyperionError, type Model, type GenerationPiece } from '../src/index';
-import { waitFor } from './helpers';
+import { loadModel, makeModel, HyperionError, type Model, type GenerationPiece } from '../src/index';
+import { tempDir, waitFor } from './helpers';
 import { haveStories, storiesPath, nativeMemory } from './generation-util';
 
-if (!haveStories) console.warn(`session.test: ${storiesPath} is absent; the tests are skipped`);
+if (!haveStories) console.warn(`session.test: ${storiesPath} is absent; its stories260K part is skipped`);
 
-const LONG = Array.from({ length: 1000 }, (_, i) => (i === 0 ? 1 : 3 + ((i * 37) % 500)));
+const LONG = Array.from({ length: 1000 }, (_, i) => (i === 0 ? 1 : 3 + ((i * 37) % 500))); // ids < 512: both vocabularies
 const GREEDY = { temperature: 0, stopAtEos: false } as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,16 +32,27 @@ async function rejection(p: Promise<unknown>): Promise<HyperionError> {
   throw new Error('expected a rejection');
 }
 
-describe.skipIf(!haveStories)('sessions (stories260K)', () => {
+const MODELS = [
+  {
+    name: 'a made model (tiny, q4_0)',
+    available: true,
+    story: false,
+    async load(): Promise<Model> {
+      const file = path.join(tempDir(), 'tiny-q4_0.gguf');
+      await makeModel(file, { shape: 'tiny', type: 'q4_0', seed: 5 });
+      return loadModel(file, { threads: 1 });
+    },
+  },
+  { name: 'stories260K', available: haveStories, story: true, load: () => loadModel(storiesPath, { threads: 1 }) },
+];
+
+for (const M of MODELS) describe.skipIf(!M.available)(`sessions (${M.name})`, () => {
   let model: Model;
-  let slow: Model; // small batches: long prompts take many turns
   beforeAll(async () => {
-    model = await loadModel(storiesPath, { threads: 1 });
-    slow = await loadModel(storiesPath, { threads: 1, batchSize: 4 });
+    model = await M.load();
   });
   afterAll(async () => {
     await model.dispose();
-    await slow.dispose();
   });
 
   it('keeps its cache across turns: a prompt that extends it only processes the new tokens', async () => {
@@ -65,7 +76,8 @@ describe.skipIf(!haveStories)('sessions (stories260K)', () => {
     // text prompts: the history as text is mostly found again
     const t1 = await s.complete('Once upon a time', { ...GREEDY, maxTokens: 6 });
     const t2 = await s.complete('Once upon a time' + t1.text + ' and', { ...GREEDY, maxTokens: 4 });
-    expect(t2.stats.cachedTokens).toBeGreaterThanOrEqual(ids1.length);
+    if (M.story) expect(t2.stats.cachedTokens).toBeGreaterThanOrEqual(ids1.length);
+    else expect(t2.stats.cachedTokens).toBeGreaterThan(0);
     s.reset();
     const r4 = await s.complete(ids1, { ...GREEDY, maxTokens: 1 });
     expect(r4.stats.cachedTokens).toBe(0);
@@ -88,6 +100,67 @@ describe.skipIf(!haveStories)('sessions (stories260K)', () => {
     const concurrent = await Promise.all(sessions.map((s, i) => s.complete(prompts[i], opts)));
     expect(concurrent.map((r) => r.tokens)).toEqual(sequential);
     await Promise.all(sessions.map((s) => s.dispose()));
+  });
+
+  it('a full context gives HYPERION_CONTEXT_FULL with the figures', async () => {
+    const s = model.createSession({ contextSize: 16 });
+    const prompt = LONG.slice(0, 12);
+    const stream = s.generate(prompt, { ...GREEDY, maxTokens: 64 });
+    const got: GenerationPiece[] = [];
+    const err = await rejection(
+      (async () => {
+        for await (const p of stream) got.push(p);
+      })(),
+    );
+    expect(err.code).toBe('HYPERION_CONTEXT_FULL');
+    expect(err.fields).toMatchObject({ requested: 17, inUse: 16, limit: 16 });
+    expect(got.length).toBe(5); // 4 processed + the last one sampled
+    await expect(stream.result).rejects.toMatchObject({ code: 'HYPERION_CONTEXT_FULL' });
+    // a prompt longer than the context fails before any work
+    const err2 = await rejection(s.complete(Array(17).fill(1), { maxTokens: 1 }));
+    expect(err2.code).toBe('HYPERION_CONTEXT_FULL');
+    expect(err2.fields).toMatchObject({ requested: 17, limit: 16 });
+    // and the session is still usable
+    expect((await s.complete(prompt.slice(0, 4), { ...GREEDY, maxTokens: 2 })).tokens.length).toBe(2);
+    await s.dispose();
+    expect(() => model.createSession({ contextSize: 1 << 20 })).toThrow(expect.objectContaining({ field: 'contextSize' }));
+  });
+
+  it('waits for a consumer instead of buffering: at most 32 pieces queue up', async () => {
+    const s = model.createSession({ contextSize: 512 });
+    const stream = s.generate('Once upon a time', { ...GREEDY, maxTokens: 300 });
+    await waitFor(() => stream.nativeQueued === 32, 10_000);
+    await sleep(100);
+    expect(stream.nativeQueued).toBe(32); // the generating thread is waiting
+    const got = await drain(stream);
+    expect(got.length).toBe(300);
+    expect(stream.buffered).toBe(0);
+    await s.dispose();
+  });
+
+  it('breaking out of the loop stops the generation; the session goes on', async () => {
+    const s = model.createSession({ contextSize: 512 });
+    let n = 0;
+    for await (const p of s.generate('Once upon a time', { ...GREEDY, maxTokens: 300 })) {
+      void p;
+      if (++n === 5) break;
+    }
+    expect((await s.complete('Once upon a time', { ...GREEDY, maxTokens: 3 })).tokens.length).toBe(3);
+    await s.dispose();
+  });
+
+});
+
+describe('long prompts on a made model (tiny, q4_0)', () => {
+  let slow: Model;
+  let madePath: string;
+  beforeAll(async () => {
+    madePath = path.join(tempDir(), 'tiny-q4_0.gguf');
+    await makeModel(madePath, { shape: 'tiny', type: 'q4_0' });
+    slow = await loadModel(madePath, { threads: 1 });
+  });
+  afterAll(async () => {
+    await slow.dispose();
   });
 
   it('a long prompt in one session does not hold up another', async () => {
@@ -155,69 +228,22 @@ describe.skipIf(!haveStories)('sessions (stories260K)', () => {
     expect(nativeMemory()).toEqual(before);
   });
 
-  it('a full context gives HYPERION_CONTEXT_FULL with the figures', async () => {
-    const s = model.createSession({ contextSize: 16 });
-    const prompt = LONG.slice(0, 12);
-    const stream = s.generate(prompt, { ...GREEDY, maxTokens: 64 });
-    const got: GenerationPiece[] = [];
-    const err = await rejection(
-      (async () => {
-        for await (const p of stream) got.push(p);
-      })(),
-    );
-    expect(err.code).toBe('HYPERION_CONTEXT_FULL');
-    expect(err.fields).toMatchObject({ requested: 17, inUse: 16, limit: 16 });
-    expect(got.length).toBe(5); // 4 processed + the last one sampled
-    await expect(stream.result).rejects.toMatchObject({ code: 'HYPERION_CONTEXT_FULL' });
-    // a prompt longer than the context fails before any work
-    const err2 = await rejection(s.complete(Array(17).fill(1), { maxTokens: 1 }));
-    expect(err2.code).toBe('HYPERION_CONTEXT_FULL');
-    expect(err2.fields).toMatchObject({ requested: 17, limit: 16 });
-    // and the session is still usable
-    expect((await s.complete(prompt.slice(0, 4), { ...GREEDY, maxTokens: 2 })).tokens.length).toBe(2);
-    await s.dispose();
-    expect(() => model.createSession({ contextSize: 1 << 20 })).toThrow(expect.objectContaining({ field: 'contextSize' }));
-  });
-
   it('the event loop stays responsive while generating', async () => {
     const s = slow.createSession({ contextSize: 1024 });
-    let ticks = 0;
-    let last = performance.now();
-    let maxGap = 0;
-    const timer = setInterval(() => {
-      const now = performance.now();
-      maxGap = Math.max(maxGap, now - last);
-      last = now;
-      ticks++;
-    }, 2);
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 2);
+    const t0 = performance.now();
     const r = await s.complete(LONG.slice(0, 600), { ...GREEDY, maxTokens: 50 });
+    const t1 = performance.now();
     clearInterval(timer);
     expect(r.tokens.length).toBe(50);
-    expect(ticks).toBeGreaterThan(10);
-    expect(maxGap).toBeLessThan(100);
-    await s.dispose();
-  });
-
-  it('waits for a consumer instead of buffering: at most 32 pieces queue up', async () => {
-    const s = model.createSession({ contextSize: 512 });
-    const stream = s.generate('Once upon a time', { ...GREEDY, maxTokens: 300 });
-    await waitFor(() => stream.nativeQueued === 32, 10_000);
-    await sleep(100);
-    expect(stream.nativeQueued).toBe(32); // the generating thread is waiting
-    const got = await drain(stream);
-    expect(got.length).toBe(300);
-    expect(stream.buffered).toBe(0);
-    await s.dispose();
-  });
-
-  it('breaking out of the loop stops the generation; the session goes on', async () => {
-    const s = model.createSession({ contextSize: 512 });
-    let n = 0;
-    for await (const p of s.generate('Once upon a time', { ...GREEDY, maxTokens: 300 })) {
-      void p;
-      if (++n === 5) break;
+    // the interval kept ticking all along: some ticks in every quarter of the
+    // generation (the precise delay figures are in benchmarks/generation.mjs)
+    const quarter = (t1 - t0) / 4;
+    for (let q = 0; q < 4; q++) {
+      expect(ticks.some((t) => t >= t0 + q * quarter && t < t0 + (q + 1) * quarter), `quarter ${q} of ${(t1 - t0).toFixed(0)} ms`).toBe(true);
     }
-    expect((await s.complete('Once upon a time', { ...GREEDY, maxTokens: 3 })).tokens.length).toBe(3);
+    expect(ticks.length).toBeGreaterThan(10);
     await s.dispose();
   });
 
@@ -234,7 +260,7 @@ describe.skipIf(!haveStories)('sessions (stories260K)', () => {
   });
 
   it('model.dispose disposes its sessions; model.generate uses a temporary one', async () => {
-    const m = await loadModel(storiesPath, { threads: 1, batchSize: 4 });
+    const m = await loadModel(madePath, { threads: 1 });
     const base = nativeMemory();
     const r = await m.complete('Once upon a time', { ...GREEDY, maxTokens: 4 });
     expect(r.tokens.length).toBe(4);
