@@ -20,3 +20,16 @@ export { verifyModel, getModelInfo, inspectModel } from './model-files';
 export type { VerifyReport, ModelFileInfo, InspectReport, FileProblem } from './model-files';
 export { makeModel, modelMakerCatalog } from './maker';
 export type { MakeModelOptions, MadeModel, MakerCatalog } from './maker';
+export { loadTokenizer, Tokenizer } from './tokenizer';
+export type { TokenizeOptions, DetokenizeOptions, TokenizerInfo } from './tokenizer';
+export { Session, GenerationStream } from './session';
+export type {
+  SessionOptions,
+  GenerationPiece,
+  GenerationCandidate,
+  GenerationResult,
+  GenerationStats,
+  StopReason,
+} from './session';
+export type { GenerationOptions } from './generation-options';
+export type { ChatMessage, ChatTemplateOptions } from './chat';

@@ -65,6 +65,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterModelFiles(env, exports);
   RegisterMaker(env, exports);
   RegisterBench(env, exports);
+  RegisterTokenizer(env, exports);
+  RegisterSession(env, exports);
   RegisterTesting(env, exports);
   return exports;
 }

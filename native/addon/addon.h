@@ -16,6 +16,9 @@ extern "C" {
 struct AddonData {
   Napi::FunctionReference error_class;   // HyperionError, handed over by the TS layer
   Napi::FunctionReference model_ctor;    // NativeModel (model.cc)
+  Napi::FunctionReference tokenizer_ctor;  // NativeTokenizer (tokenizer.cc)
+  Napi::FunctionReference session_ctor;  // NativeSession (session.cc)
+  Napi::FunctionReference request_ctor;  // NativeRequest (session.cc)
   Napi::ThreadSafeFunction error_tsfn;   // delivers C errors to the JS error callback
   Napi::ThreadSafeFunction log_tsfn;     // delivers log records to the JS log handler
   bool owns_error_callback = false;
@@ -45,5 +48,7 @@ void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterModelFiles(Napi::Env env, Napi::Object exports);
 void RegisterMaker(Napi::Env env, Napi::Object exports);
 void RegisterBench(Napi::Env env, Napi::Object exports);
+void RegisterTokenizer(Napi::Env env, Napi::Object exports);
+void RegisterSession(Napi::Env env, Napi::Object exports);
 
 #endif

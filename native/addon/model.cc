@@ -2,6 +2,7 @@
 // threads of their own (AsyncJob); the JS object holds a counted reference to
 // the native model, never a raw pointer JS could see.
 #include "addon.h"
+#include "addon_objects.h"
 #include "async_job.h"
 
 #include <cstring>
@@ -28,6 +29,8 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   Napi::Value Info(const Napi::CallbackInfo &info);
   Napi::Value Evaluate(const Napi::CallbackInfo &info);
   Napi::Value Dispose(const Napi::CallbackInfo &info);
+  Napi::Value Tokenizer(const Napi::CallbackInfo &info);
+  Napi::Value CreateSession(const Napi::CallbackInfo &info);
   hy_model *model_ = nullptr;
 };
 
@@ -98,6 +101,8 @@ Napi::Value ModelHandle::Info(const Napi::CallbackInfo &info) {
   o.Set("threads", hy_threadpool_size(model_->pool));
   o.Set("contextSize", model_->params.context_size);
   o.Set("loadMs", (double)model_->load_ns / 1e6);
+  o.Set("batchSize", hy_model_batch_size(model_));
+  o.Set("hasVocabulary", Napi::Boolean::New(env, model_->vocab != nullptr));
   // parameters and the tensor-type histogram
   double params = 0;
   Napi::Object types = Napi::Object::New(env);
@@ -165,10 +170,35 @@ Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// ---- model.tokenizer() / model.createSession(contextSize) ----------------------
+
+static Napi::Value ModelDisposed(Napi::Env env) {
+  hy_error_raise(HYPERION_DISPOSED, __FILE__, __LINE__, "load the model again", nullptr, 0, "the model has been disposed");
+  return ThrowLastError(env);
+}
+
+// The model's tokenizer (a NativeTokenizer sharing its vocabulary), or null
+// for a file without one.
+Napi::Value ModelHandle::Tokenizer(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!model_ || model_->disposed.load()) return ModelDisposed(env);
+  if (!model_->vocab) return env.Null();
+  return NewTokenizerObject(env, model_->vocab);
+}
+
+Napi::Value ModelHandle::CreateSession(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!model_ || model_->disposed.load()) return ModelDisposed(env);
+  uint32_t context_size = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  return NewSessionObject(env, model_, context_size);
+}
+
 Napi::Function ModelHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeModel",
                      {InstanceMethod("info", &ModelHandle::Info), InstanceMethod("evaluate", &ModelHandle::Evaluate),
-                      InstanceMethod("dispose", &ModelHandle::Dispose)});
+                      InstanceMethod("dispose", &ModelHandle::Dispose),
+                      InstanceMethod("tokenizer", &ModelHandle::Tokenizer),
+                      InstanceMethod("createSession", &ModelHandle::CreateSession)});
 }
 
 void RegisterModel(Napi::Env env, Napi::Object exports) {

@@ -4,6 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HyperionError } from '../errors';
 import { demoCommand } from './demo';
+import { runCommand } from './run';
 import { version } from '../system';
 import { EXIT } from './exit-codes';
 import { inspectCommand, verifyCommand } from './inspect';
@@ -42,7 +43,7 @@ const versionCommand: Command = {
   },
 };
 
-export const commands: Command[] = [demoCommand, inspectCommand, verifyCommand, makeModelCommand, versionCommand];
+export const commands: Command[] = [demoCommand, inspectCommand, verifyCommand, makeModelCommand, runCommand, versionCommand];
 
 const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
