@@ -219,6 +219,14 @@ void hyperionGetMemoryBudgetUsage(const hy_mem_budget *budget, hyperion_memory_b
  * alive internally) until they are freed. NULL is a no-op. */
 void hyperionReleaseMemoryBudget(hy_mem_budget *budget);
 
+/* Charge the calling thread's allocations that name no budget (hyperionAlloc,
+ * Calloc, AllocAligned, Realloc) to budget from now on; NULL ends it. Returns
+ * the previous one, so scopes nest: save it and put it back. Blocks tagged
+ * logging, profiler, binding or memory-debugger are never charged this way
+ * (they belong to the process, not to the owner at work). The caller keeps the
+ * budget's handle for as long as the scope lasts. */
+hy_mem_budget *hyperionSetThreadMemoryBudget(hy_mem_budget *budget);
+
 /* As hyperionAlloc / AllocAligned / Calloc, charged to budget (NULL = none).
  * Over the budget's limit: HYPERION_MEMORY_LIMIT with the budget's figures and
  * a field "budget" with its name. */

@@ -226,6 +226,22 @@ static void report_damage(const hy_block_desc *d, const hy_track_rec *rec) {
     hyperionFree(text);
 }
 
+/* ------------------------------------------------- thread budget scope */
+
+static _Thread_local hy_mem_budget *thread_budget;
+
+hy_mem_budget *hyperionSetThreadMemoryBudget(hy_mem_budget *budget) {
+    hy_mem_budget *previous = thread_budget;
+    thread_budget = budget;
+    return previous;
+}
+
+/* The process's own blocks are never charged to the owner at work. */
+static int scoped_tag(hyperion_mem_tag tag) {
+    return tag != HYPERION_TAG_LOGGING && tag != HYPERION_TAG_PROFILER && tag != HYPERION_TAG_BINDING &&
+           tag != HYPERION_TAG_DEBUGGER;
+}
+
 /* ------------------------------------------------------------ allocate */
 
 void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_budget *budget,
@@ -273,6 +289,7 @@ void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_bu
         raise_limit(size, tag, seen, limit, NULL);
         return NULL;
     }
+    if (!budget && !internal && thread_budget && scoped_tag(tag)) budget = thread_budget;
     uint16_t budget_index = 0;
     if (budget) {
         uint64_t b_use, b_limit;
