@@ -18,3 +18,37 @@ export { loadModel, Model } from './model';
 export type { LoadModelOptions, ModelInfo, EvaluateOptions } from './model';
 export { verifyModel, getModelInfo } from './model-files';
 export type { VerifyReport, ModelFileInfo } from './model-files';
+export {
+  initMemory,
+  getMemoryConfig,
+  enableStackTraces,
+  getMemoryDebugInfo,
+  checkMemoryLeaks,
+  getAllocationTrace,
+  getHeapStats,
+  takeMemorySnapshot,
+  compareMemorySnapshots,
+  checkCorruption,
+  MemorySnapshot,
+  MEMORY_TAGS,
+} from './memory';
+export type {
+  MemoryConfig,
+  MemorySettings,
+  GuardPageOptions,
+  MemoryUsageEvent,
+  MemoryTag,
+  MemoryDebugInfo,
+  TagUsage,
+  LeakReport,
+  LeakGroup,
+  CheckLeaksOptions,
+  StackFrame,
+  AllocationTrace,
+  HeapStats,
+  SnapshotDiff,
+  SnapshotSite,
+  CorruptionReport,
+  DamagedBlock,
+  ModelLeakReport,
+} from './memory';

@@ -4,6 +4,7 @@
 import { native } from './native';
 import { HyperionError, invalidArgument } from './errors';
 import { optionsObject, rejectUnknownKeys, optionalNumber, optionalBoolean } from './validate';
+import { parseModelLeakReport, type ModelLeakReport } from './memory';
 
 export interface LoadModelOptions {
   /** Worker threads for this model's pool (default: physical cores). */
@@ -45,10 +46,21 @@ interface NativeModel {
   info(): ModelInfo;
   evaluate(tokens: Int32Array, allLogits: boolean): Promise<Float32Array>;
   dispose(): void;
+  leakReport(): Parameters<typeof parseModelLeakReport>[0];
+}
+
+let handleOf: (model: Model) => NativeModel | null;
+/** @internal the native handle behind a Model (test hooks) */
+export function nativeModelHandle(model: Model): NativeModel | null {
+  return handleOf(model);
 }
 
 export class Model {
   #native: NativeModel | null;
+  #released: NativeModel | null = null;
+  static {
+    handleOf = (model) => model.#native;
+  }
   readonly info: Readonly<ModelInfo>;
   readonly path: string;
 
@@ -87,7 +99,18 @@ export class Model {
   async dispose(): Promise<void> {
     const h = this.#native;
     this.#native = null;
+    if (h) this.#released = h;
     h?.dispose();
+  }
+
+  /**
+   * The leak check made when the native model was freed (at dispose, or when
+   * the last request in flight finished): the pool blocks still charged to
+   * the model, with their stacks when tracking was on (`blocks: 0` when clean).
+   * A leak is also logged as a warning in the 'memory' category. null until then.
+   */
+  get lastLeakReport(): ModelLeakReport | null {
+    return parseModelLeakReport(this.#released?.leakReport() ?? null);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

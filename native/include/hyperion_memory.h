@@ -67,7 +67,7 @@ const char *hyperionTagName(hyperion_mem_tag tag);
 
 /* Allocate size bytes aligned to 64 bytes. Returns NULL on failure with the
  * last error set: HYPERION_MEMORY_LIMIT when the pool's limit would be passed
- * (fields requested, in_use, limit, available, largest_free_block,
+ * (fields requested, inUse, limit, available, largestFreeBlock,
  * fragmentation, tag), HYPERION_OUT_OF_MEMORY when the system refused (or a
  * test injected the failure: field "injected" = 1), HYPERION_INVALID_ARGUMENT
  * for size 0 or a bad tag. The caller owns the block and releases it with
