@@ -27,6 +27,7 @@ namespace {
 struct EnvResources {
   std::unordered_set<NativeResource *> live;
   int64_t reported = 0;                  // bytes told to V8 so far
+  int64_t v8_total = 0;                  // V8's external-memory figure after our last adjustment
   Napi::FunctionReference snapshot_ctor;  // NativeMemorySnapshot of this environment
 };
 
@@ -85,7 +86,10 @@ void NoteExternalMemory(Napi::Env env) {
     if (delta == 0 || (magnitude < (64 << 10) && magnitude * 8 < scale)) return;  // small and relatively small
     r->reported = now;
   }
-  Napi::MemoryManagement::AdjustExternalMemory(env, delta);
+  int64_t total = Napi::MemoryManagement::AdjustExternalMemory(env, delta);
+  std::lock_guard<std::mutex> hold(g_resources_lock);
+  EnvResources *r = ResourcesOf(env);
+  if (r) r->v8_total = total;
 }
 
 static Napi::Value ReportedExternalMemory(const Napi::CallbackInfo &info) {
@@ -96,6 +100,7 @@ static Napi::Value ReportedExternalMemory(const Napi::CallbackInfo &info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("bytes", r ? (double)r->reported : 0.0);
   o.Set("objects", r ? (double)r->live.size() : 0.0);
+  o.Set("v8ExternalBytes", r ? (double)r->v8_total : 0.0);
   return o;
 }
 
