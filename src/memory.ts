@@ -62,9 +62,10 @@ export interface MemoryConfig {
   reportPath?: string;
   /** Fractions of maxPoolSize that fire onUsage, ascending, in (0, 1] (default [0.8, 0.95]). */
   usageThresholds?: number[];
-  /** Called on the main thread when use crosses a threshold; null removes it. */
+  /** Called on the main thread when use crosses a threshold; null removes it. One environment
+   *  (main thread or worker) owns it at a time: the last to set it. */
   onUsage?: ((event: MemoryUsageEvent) => void) | null;
-  /** Start from the defaults instead of the settings in force. */
+  /** Start from the defaults instead of the settings in force (and remove onUsage unless given). */
   reset?: boolean;
 }
 
@@ -328,6 +329,7 @@ export function initMemory(config: MemoryConfig = {}): MemorySettings {
   }
   native().initMemory(packed);
   if (o.onUsage !== undefined) setUsageCallback(o.onUsage as MemoryConfig['onUsage']);
+  else if (packed.reset) setUsageCallback(null);
   return native().memoryConfig() as MemorySettings;
 }
 
