@@ -45,11 +45,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const best = (xs) => Math.max(...xs);
 const pct = (x, base) => `${(((x - base) / base) * 100).toFixed(1)}%`;
 
+// Tokens per second of wall time, and the process's CPU time per token (user +
+// system, all threads): the second is less disturbed by other processes on a
+// busy machine.
 async function decodeRate(model, n) {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) await model.evaluate([1 + (i % 500)]);
+  const cpu = process.cpuUsage(c0);
+  results.decodeCpuUs[currentMode]?.push((cpu.user + cpu.system) / n);
   return n / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
+let currentMode = null;
 
 async function prefillRate(model, n) {
   const tokens = Array.from({ length: 128 }, (_, i) => (i * 7) % 512);
@@ -58,20 +65,23 @@ async function prefillRate(model, n) {
   return (n * tokens.length) / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
-const results = { model: null, rounds, evals, decode: {}, prefill: {}, allocFreeNs: {} };
+const results = { model: null, rounds, evals, decode: {}, decodeCpuUs: {}, prefill: {}, allocFreeNs: {} };
 
 if (fs.existsSync(modelPath)) {
   const model = await h.loadModel(modelPath, { threads: 1 });
   results.model = { path: modelPath, parameters: model.info.parameters, threads: model.info.threads };
   for (const mode of Object.keys(MODES)) {
     results.decode[mode] = [];
+    results.decodeCpuUs[mode] = [];
     results.prefill[mode] = [];
   }
   await decodeRate(model, 50); // warm up
   for (let r = 0; r < rounds; r++) {
     for (const [mode, config] of Object.entries(MODES)) {
       h.initMemory(config);
+      currentMode = mode;
       results.decode[mode].push(await decodeRate(model, evals));
+      currentMode = null;
       results.prefill[mode].push(await prefillRate(model, Math.max(5, evals / 20)));
     }
   }
@@ -107,6 +117,14 @@ if (results.model) {
     const d = results.decode[mode], p = results.prefill[mode];
     console.log(`${mode.padEnd(11)} ${cell(d, results.decode.off, median)}${cell(d, results.decode.off, best)}${cell(p, results.prefill.off, median)}${cell(p, results.prefill.off, best)}`);
   }
+  console.log('\nCPU time per decoded token (µs, all threads; change vs off)');
+  console.log('mode        median                 best');
+  const least = (xs) => Math.min(...xs);
+  const cpuCell = (xs, base, f) => `${f(xs).toFixed(1).padStart(7)} ${pct(f(xs), f(base)).padStart(7)}`.padEnd(23);
+  for (const mode of Object.keys(MODES)) {
+    const c = results.decodeCpuUs[mode];
+    console.log(`${mode.padEnd(11)} ${cpuCell(c, results.decodeCpuUs.off, median)}${cpuCell(c, results.decodeCpuUs.off, least)}`);
+  }
   console.log(`(load average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);
 }
 console.log('\none hyperionAlloc + hyperionFree pair, ns');
@@ -124,6 +142,8 @@ if (results.model) {
       decodeTokensPerSecondBest: best(results.decode[mode]),
       decodeOverheadPercentMedian: over(median, results.decode[mode], results.decode.off),
       decodeOverheadPercentBest: over(best, results.decode[mode], results.decode.off),
+      decodeCpuUsPerTokenMedian: median(results.decodeCpuUs[mode]),
+      decodeCpuOverheadPercentMedian: ((median(results.decodeCpuUs[mode]) - median(results.decodeCpuUs.off)) / median(results.decodeCpuUs.off)) * 100,
       prefillTokensPerSecondMedian: median(results.prefill[mode]),
       prefillTokensPerSecondBest: best(results.prefill[mode]),
     };
