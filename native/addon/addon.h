@@ -64,5 +64,7 @@ void RegisterTesting(Napi::Env env, Napi::Object exports);
 void RegisterMemory(Napi::Env env, Napi::Object exports);
 void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterModelFiles(Napi::Env env, Napi::Object exports);
+void RegisterMaker(Napi::Env env, Napi::Object exports);
+void RegisterBench(Napi::Env env, Napi::Object exports);
 
 #endif
