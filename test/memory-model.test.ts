@@ -168,6 +168,7 @@ describe.skipIf(!haveStories)('environment cleanup', () => {
       h.loadModel(${JSON.stringify(stories)}, { threads: 1 }).then(async (m) => {
         globalThis.keep = [m, await h.loadModel(${JSON.stringify(stories)}, { threads: 1 })];
         parentPort.postMessage(h.getMemoryDebugInfo().inUseBytes);
+        setInterval(() => {}, 1000); // stay until terminated
       });`;
     const worker = new Worker(code, { eval: true });
     const inWorker = await new Promise<number>((resolve, reject) => {
@@ -180,6 +181,19 @@ describe.skipIf(!haveStories)('environment cleanup', () => {
       worker.once('exit', resolve);
       void worker.terminate();
     });
+    await waitFor(() => liveBytes() === before, 5000);
+  });
+
+  it('and when a worker ends on its own', async () => {
+    const before = liveBytes();
+    const loads = getMemoryDebugInfo().byTag.model?.totalAllocations ?? 0;
+    const code = `
+      const h = require(${JSON.stringify(root)});
+      h.loadModel(${JSON.stringify(stories)}, { threads: 1 }).then((m) => { globalThis.keep = m; });`;
+    const worker = new Worker(code, { eval: true });
+    const exitCode = await new Promise((resolve) => worker.once('exit', resolve));
+    expect(exitCode).toBe(0);
+    expect(getMemoryDebugInfo().byTag.model!.totalAllocations).toBeGreaterThan(loads); // it did load
     await waitFor(() => liveBytes() === before, 5000);
   });
 
