@@ -50,8 +50,12 @@ void ReleaseEnvResources(napi_env env) {
     g_resources.erase(env);
   }
   if (!r) return;
+  bool released = !r->live.empty();
   for (NativeResource *res : r->live) res->ReleaseAtExit();
   delete r;
+  // What the releases logged (a model's leak report) reaches the sinks before
+  // the process ends: the logger thread writes asynchronously.
+  if (released) hyperionLogFlush(1000);
 }
 
 }  // namespace
