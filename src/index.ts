@@ -33,3 +33,37 @@ export type {
 } from './session';
 export type { GenerationOptions } from './generation-options';
 export type { ChatMessage, ChatTemplateOptions } from './chat';
+export {
+  initMemory,
+  getMemoryConfig,
+  enableStackTraces,
+  getMemoryDebugInfo,
+  checkMemoryLeaks,
+  getAllocationTrace,
+  getHeapStats,
+  takeMemorySnapshot,
+  compareMemorySnapshots,
+  checkCorruption,
+  MemorySnapshot,
+  MEMORY_TAGS,
+} from './memory';
+export type {
+  MemoryConfig,
+  MemorySettings,
+  GuardPageOptions,
+  MemoryUsageEvent,
+  MemoryTag,
+  MemoryDebugInfo,
+  TagUsage,
+  LeakReport,
+  LeakGroup,
+  CheckLeaksOptions,
+  StackFrame,
+  AllocationTrace,
+  HeapStats,
+  SnapshotDiff,
+  SnapshotSite,
+  CorruptionReport,
+  DamagedBlock,
+  ModelLeakReport,
+} from './memory';

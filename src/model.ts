@@ -17,6 +17,7 @@ import {
   type SessionOwner,
   type GenerationResult,
 } from './session';
+import { parseModelLeakReport, type ModelLeakReport } from './memory';
 
 export interface LoadModelOptions {
   /** Worker threads for this model's pool (default: physical cores). */
@@ -65,6 +66,13 @@ interface NativeModel {
   dispose(): void;
   tokenizer(): NativeTokenizer | null;
   createSession(contextSize: number): NativeSession;
+  leakReport(): Parameters<typeof parseModelLeakReport>[0];
+}
+
+let handleOf: (model: Model) => NativeModel | null;
+/** @internal the native handle behind a Model (test hooks) */
+export function nativeModelHandle(model: Model): NativeModel | null {
+  return handleOf(model);
 }
 
 export class Model {
@@ -72,6 +80,10 @@ export class Model {
   #tokenizer: Tokenizer | null;
   #sessions = new Set<Session>();
   #owner: SessionOwner;
+  #released: NativeModel | null = null;
+  static {
+    handleOf = (model) => model.#native;
+  }
   readonly info: Readonly<ModelInfo>;
   readonly path: string;
 
@@ -195,7 +207,18 @@ export class Model {
     const h = this.#native;
     this.#native = null;
     await Promise.all([...this.#sessions].map((s) => s.dispose()));
+    if (h) this.#released = h;
     h?.dispose();
+  }
+
+  /**
+   * The leak check made when the native model was freed (at dispose, or when
+   * the last request in flight finished): the pool blocks still charged to
+   * the model, with their stacks when tracking was on (`blocks: 0` when clean).
+   * A leak is also logged as a warning in the 'memory' category. null until then.
+   */
+  get lastLeakReport(): ModelLeakReport | null {
+    return parseModelLeakReport(this.#released?.leakReport() ?? null);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -39,6 +39,27 @@ Napi::Value ThrowLastError(Napi::Env env);
 // values the TS layer already validated, as a second line of defence).
 Napi::Value ThrowInvalidArgument(Napi::Env env, const char *field, const char *message);
 
+// A native object owned by a JS object of one environment (a model, a session).
+// Tracked per environment (memory.cc): its pool bytes are reported to V8 as
+// external memory, and a cleanup hook releases whatever is still alive when the
+// environment goes away (worker exit, process exit), since ObjectWrap
+// destructors are not a promise at teardown. Untrack in the destructor/dispose.
+class NativeResource {
+ public:
+  virtual ~NativeResource() = default;
+  virtual void ReleaseAtExit() = 0;            // free the native side now
+  virtual uint64_t NativeBytes() const = 0;    // pool bytes it holds
+};
+void TrackResource(Napi::Env env, NativeResource *resource);
+void UntrackResource(Napi::Env env, NativeResource *resource);
+// Report this environment's native bytes to V8 when they changed (main thread).
+void NoteExternalMemory(Napi::Env env);
+
+// The native model behind a NativeModel object (model.cc); null for anything
+// else or a disposed one. For test hooks.
+struct hy_model;
+hy_model *NativeModelOf(Napi::Env env, Napi::Value value);
+
 // Registration of each file's exports.
 void RegisterErrors(Napi::Env env, Napi::Object exports);
 void RegisterLogging(Napi::Env env, Napi::Object exports);

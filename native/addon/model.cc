@@ -6,6 +6,8 @@
 #include "async_job.h"
 
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,24 +17,73 @@ extern "C" {
 #include "runtime/model.h"
 }
 
-class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
+// What the leak check at the model's last release found (memory.cc's
+// debugger, runtime/model.c's budget). Shared with the C observer, which may
+// run on another thread after the JS object is gone.
+struct ModelLeakBox {
+  std::mutex lock;
+  bool released = false;
+  std::string name, text, json;
+  uint64_t bytes = 0, blocks = 0, tracked = 0;
+};
+
+static void OnModelReleased(const hy_model_leak_report *r, void *user) {
+  auto *holder = static_cast<std::shared_ptr<ModelLeakBox> *>(user);
+  {
+    std::lock_guard<std::mutex> hold((*holder)->lock);
+    ModelLeakBox &b = **holder;
+    b.released = true;
+    b.name = r->name ? r->name : "";
+    b.bytes = r->bytes;
+    b.blocks = r->blocks;
+    b.tracked = r->tracked;
+    b.text = r->text ? r->text : "";
+    b.json = r->json ? r->json : "";
+  }
+  delete holder;
+}
+
+class ModelHandle : public Napi::ObjectWrap<ModelHandle>, public NativeResource {
  public:
   static Napi::Function Define(Napi::Env env);
-  ModelHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ModelHandle>(info) {}
-  ~ModelHandle() override {
-    if (model_) hy_model_dispose(model_);  // garbage-collected without dispose()
+  ModelHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ModelHandle>(info), env_(info.Env()) {}
+  ~ModelHandle() override { Release(); }  // garbage-collected without dispose()
+  void Adopt(hy_model *model) {
+    model_ = model;
+    hy_model_set_release_observer(model, OnModelReleased, new std::shared_ptr<ModelLeakBox>(leaks_));
+    TrackResource(env_, this);
+    NoteExternalMemory(env_);
   }
-  void Adopt(hy_model *model) { model_ = model; }
   hy_model *model() const { return model_; }
+  void ReleaseAtExit() override {
+    if (model_) hy_model_dispose(model_);
+    model_ = nullptr;
+  }
+  uint64_t NativeBytes() const override { return model_ ? hy_model_memory_bytes(model_) : 0; }
 
  private:
+  void Release() {
+    if (!model_) return;
+    UntrackResource(env_, this);
+    hy_model_dispose(model_);  // requests in flight hold their own references
+    model_ = nullptr;
+  }
   Napi::Value Info(const Napi::CallbackInfo &info);
   Napi::Value Evaluate(const Napi::CallbackInfo &info);
   Napi::Value Dispose(const Napi::CallbackInfo &info);
   Napi::Value Tokenizer(const Napi::CallbackInfo &info);
   Napi::Value CreateSession(const Napi::CallbackInfo &info);
+  Napi::Value LeakReport(const Napi::CallbackInfo &info);
+  napi_env env_;
   hy_model *model_ = nullptr;
+  std::shared_ptr<ModelLeakBox> leaks_ = std::make_shared<ModelLeakBox>();
 };
+
+hy_model *NativeModelOf(Napi::Env env, Napi::Value value) {
+  Napi::Function ctor = GetAddonData(env)->model_ctor.Value();
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(ctor)) return nullptr;
+  return ModelHandle::Unwrap(value.As<Napi::Object>())->model();
+}
 
 // ---- loadModel(path, {threads, contextSize, batchSize}) ------------------------
 
@@ -137,6 +188,7 @@ class EvaluateJob : public AsyncJob {
     return hy_model_evaluate(model_, tokens_.data(), (uint32_t)tokens_.size(), all_ ? 1 : 0, logits_.data(), nullptr);
   }
   Napi::Value Result(Napi::Env env) override {
+    NoteExternalMemory(env);
     Napi::Float32Array out = Napi::Float32Array::New(env, logits_.size());
     std::memcpy(out.Data(), logits_.data(), logits_.size() * sizeof(float));
     return out;
@@ -163,10 +215,8 @@ Napi::Value ModelHandle::Evaluate(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo &info) {
-  if (model_) {
-    hy_model_dispose(model_);  // requests in flight hold their own references
-    model_ = nullptr;
-  }
+  Release();
+  NoteExternalMemory(info.Env());
   return info.Env().Undefined();
 }
 
@@ -193,12 +243,28 @@ Napi::Value ModelHandle::CreateSession(const Napi::CallbackInfo &info) {
   return NewSessionObject(env, model_, context_size);
 }
 
+// null until the native model's last reference went, then what it left behind.
+Napi::Value ModelHandle::LeakReport(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> hold(leaks_->lock);
+  if (!leaks_->released) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", leaks_->name);
+  o.Set("bytes", (double)leaks_->bytes);
+  o.Set("blocks", (double)leaks_->blocks);
+  o.Set("trackedBlocks", (double)leaks_->tracked);
+  o.Set("text", leaks_->text);
+  o.Set("json", leaks_->json);
+  return o;
+}
+
 Napi::Function ModelHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeModel",
                      {InstanceMethod("info", &ModelHandle::Info), InstanceMethod("evaluate", &ModelHandle::Evaluate),
                       InstanceMethod("dispose", &ModelHandle::Dispose),
                       InstanceMethod("tokenizer", &ModelHandle::Tokenizer),
-                      InstanceMethod("createSession", &ModelHandle::CreateSession)});
+                      InstanceMethod("createSession", &ModelHandle::CreateSession),
+                      InstanceMethod("leakReport", &ModelHandle::LeakReport)});
 }
 
 void RegisterModel(Napi::Env env, Napi::Object exports) {

@@ -3,7 +3,19 @@
  */
 #include "runtime/model.h"
 
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
+
+/* A budget per model: every allocation made while loading it or serving its
+ * requests (the calling thread's scope) is charged to it, so what is left
+ * charged once everything was freed is exactly what the model leaked. */
+static hyperion_status create_budget(const char *path, hy_mem_budget **out) {
+    const char *slash = strrchr(path, '/');
+    char name[64];
+    snprintf(name, sizeof name, "model %s", slash ? slash + 1 : path);
+    return hyperionCreateMemoryBudget(name, 0, out);
+}
 
 static hyperion_status turns_init(hy_model *m) {
     pthread_condattr_t attr;
@@ -30,6 +42,13 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
         hyperionFree(m);
         return s;
     }
+    if ((s = create_budget(path, &m->budget)) != HYPERION_OK) {
+        pthread_cond_destroy(&m->turn_cv);
+        pthread_mutex_destroy(&m->turn_mu);
+        hyperionFree(m);
+        return s;
+    }
+    hy_mem_budget *outer = hyperionSetThreadMemoryBudget(m->budget);
     s = hy_llama_model_load(path, &m->llama);
     if (s == HYPERION_OK) s = hy_vocab_from_gguf(m->llama->gguf, &m->vocab);
     if (s == HYPERION_OK && m->vocab && hy_tokenizer_n_vocab(m->vocab->tok) != m->llama->hp.n_vocab)
@@ -38,9 +57,11 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
                           "the vocabulary has %u tokens but the weights have %u rows",
                           hy_tokenizer_n_vocab(m->vocab->tok), m->llama->hp.n_vocab);
     if (s == HYPERION_OK) s = hy_threadpool_create(params->threads, &m->pool);
+    hyperionSetThreadMemoryBudget(outer);
     if (s != HYPERION_OK) {
         hy_vocab_release(m->vocab);
         hy_llama_model_free(m->llama);
+        hyperionReleaseMemoryBudget(m->budget);
         pthread_cond_destroy(&m->turn_cv);
         pthread_mutex_destroy(&m->turn_mu);
         hyperionFree(m);
@@ -68,6 +89,44 @@ hyperion_status hy_model_acquire(hy_model *m) {
     return HYPERION_OK;
 }
 
+/* Log a multi-line report as records under the logger's message size, cut at lines. */
+static void log_report_lines(const char *text) {
+    while (text && *text) {
+        size_t n = strlen(text), cut = n;
+        if (n > 900) {
+            cut = 900;
+            while (cut > 0 && text[cut - 1] != '\n') cut--;
+            if (cut == 0) cut = 900;
+        }
+        size_t shown = cut;
+        while (shown > 0 && text[shown - 1] == '\n') shown--;
+        if (shown) HY_LOG(HYPERION_LOG_WARN, HYPERION_LOG_MEMORY, "%.*s", (int)shown, text);
+        text += cut;
+    }
+}
+
+/* The leak check at the last release: what is still charged to the budget. */
+static void check_leftovers(hy_model *m) {
+    hyperion_memory_budget_usage u;
+    hyperionGetMemoryBudgetUsage(m->budget, &u);
+    hy_model_leak_report r = { u.name, u.in_use_bytes, u.active_allocations, 0, NULL, NULL };
+    char *text = NULL, *json = NULL;
+    if (r.blocks) {
+        hyperion_leak_filter filter = { 0, m->budget, 0, 32 };
+        hyperion_leak_summary summary = { 0 };
+        if (hyperionCheckMemoryLeaks(&filter, &summary, &text, &json) == HYPERION_OK) r.tracked = summary.blocks;
+        r.text = r.tracked ? text : NULL;
+        r.json = r.tracked ? json : NULL;
+        HY_LOG(HYPERION_LOG_WARN, HYPERION_LOG_MEMORY, "%s left %llu bytes in %llu block(s) behind when it was disposed%s",
+               u.name, (unsigned long long)r.bytes, (unsigned long long)r.blocks,
+               r.tracked ? ":" : " (enable trackAllocations and trackStackTraces to see where they were allocated)");
+        if (r.tracked) log_report_lines(text);
+    }
+    if (m->on_release) m->on_release(&r, m->on_release_user);
+    hyperionFree(text);
+    hyperionFree(json);
+}
+
 void hy_model_release(hy_model *m) {
     if (atomic_fetch_sub(&m->refs, 1) != 1) return;
     hy_threadpool_free(m->pool);
@@ -75,7 +134,20 @@ void hy_model_release(hy_model *m) {
     hy_llama_model_free(m->llama);
     pthread_cond_destroy(&m->turn_cv);
     pthread_mutex_destroy(&m->turn_mu);
+    check_leftovers(m);
+    hyperionReleaseMemoryBudget(m->budget);   /* leaked blocks keep it alive internally */
     hyperionFree(m);
+}
+
+void hy_model_set_release_observer(hy_model *m, hy_model_release_fn fn, void *user) {
+    m->on_release = fn;
+    m->on_release_user = user;
+}
+
+uint64_t hy_model_memory_bytes(const hy_model *m) {
+    hyperion_memory_budget_usage u;
+    hyperionGetMemoryBudgetUsage(m->budget, &u);
+    return u.in_use_bytes;
 }
 
 void hy_model_dispose(hy_model *m) {
@@ -151,8 +223,8 @@ hyperion_status hy_model_evaluate(hy_model *m, const int32_t *tokens, uint32_t n
                                   const atomic_int *abort_flag) {
     hy_llama_context_params cp = { n_tokens, m->params.batch_size, 0 };
     hy_llama_context *ctx = NULL;
+    hy_mem_budget *outer = hyperionSetThreadMemoryBudget(m->budget);
     hyperion_status s = hy_llama_context_create(m->llama, &cp, &ctx);
-    if (s != HYPERION_OK) return s;
     /* one turn per batch, so other requests on this model interleave */
     uint32_t batch = hy_model_batch_size(m), n_vocab = m->llama->hp.n_vocab;
     for (uint32_t done = 0; done < n_tokens && s == HYPERION_OK;) {
@@ -165,6 +237,7 @@ hyperion_status hy_model_evaluate(hy_model *m, const int32_t *tokens, uint32_t n
         done += n;
     }
     hy_llama_context_free(ctx);
+    hyperionSetThreadMemoryBudget(outer);
     if (s == HYPERION_OK) {
         atomic_fetch_add(&m->tokens_processed, n_tokens);
         atomic_fetch_add(&m->requests, 1);

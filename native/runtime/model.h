@@ -26,6 +26,19 @@ typedef struct hy_turn_waiter {
     struct hy_turn_waiter *next;
     int granted;
 } hy_turn_waiter;
+/* What a model left behind when its last reference went: blocks still charged
+ * to its memory budget after its weights, pool and tables were freed. text and
+ * json (LeakSanitizer-style, hyperionCheckMemoryLeaks) are NULL when nothing
+ * was left or the blocks were not tracked; they live only during the call. */
+typedef struct hy_model_leak_report {
+    const char *name;       /* the budget's name: "model <file name>" */
+    uint64_t bytes, blocks; /* left behind (0 and 0 when clean) */
+    uint64_t tracked;       /* of which blocks the tracking table knows (with stacks when enabled) */
+    const char *text, *json;
+} hy_model_leak_report;
+
+/* Called once, at the last release, on the releasing thread; no lock held. */
+typedef void (*hy_model_release_fn)(const hy_model_leak_report *report, void *user);
 
 typedef struct hy_model {
     hy_llama_model *llama;
@@ -47,6 +60,9 @@ typedef struct hy_model {
     atomic_uint_fast64_t tokens_processed;
     atomic_uint_fast64_t requests;
     uint64_t load_ns;       /* wall time the load took */
+    hy_mem_budget *budget;  /* the model's own allocations (load, requests) are charged here */
+    hy_model_release_fn on_release;
+    void *on_release_user;
 } hy_model;
 
 /* Load a model: open and validate the file, bind the weights, start the pool.
@@ -73,6 +89,12 @@ void hy_model_turn_end(hy_model *model);
 
 /* The batch size contexts of this model process per turn. */
 uint32_t hy_model_batch_size(const hy_model *model);
+/* Observe the last release (set once, right after the load, before the model
+ * is shared): the leak check's result reaches fn, whatever thread releases. */
+void hy_model_set_release_observer(hy_model *model, hy_model_release_fn fn, void *user);
+
+/* Bytes of the pool charged to the model now (its tables, requests' buffers). */
+uint64_t hy_model_memory_bytes(const hy_model *model);
 
 /* Logits for tokens from a fresh context of exactly n positions (no state is
  * kept): out has n_tokens * n_vocab floats when all_logits, else n_vocab. */
