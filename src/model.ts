@@ -207,6 +207,7 @@ export class Model {
     const h = this.#native;
     this.#native = null;
     await Promise.all([...this.#sessions].map((s) => s.dispose()));
+    this.#tokenizer?.dispose();
     if (h) this.#released = h;
     h?.dispose();
   }

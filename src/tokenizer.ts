@@ -57,6 +57,7 @@ export interface NativeTokenizer {
   detokenize(ids: Int32Array, special: boolean, stripLeadingSpace: boolean): string;
   tokenText(id: number): string | undefined;
   info(): TokenizerInfo;
+  release(): void;
 }
 
 export class Tokenizer {
@@ -70,6 +71,14 @@ export class Tokenizer {
     const info = handle.info();
     info.specialTokens = Object.freeze(info.specialTokens) as string[];
     this.info = Object.freeze(info);
+  }
+
+  /**
+   * Release the vocabulary now rather than at garbage collection; later calls
+   * throw HYPERION_DISPOSED. A model's own tokenizer is released with the model.
+   */
+  dispose(): void {
+    this.#native.release();
   }
 
   get vocabSize(): number {

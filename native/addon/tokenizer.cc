@@ -27,8 +27,23 @@ class TokenizerHandle : public Napi::ObjectWrap<TokenizerHandle> {
   Napi::Value Detokenize(const Napi::CallbackInfo &info);
   Napi::Value TokenText(const Napi::CallbackInfo &info);
   Napi::Value Info(const Napi::CallbackInfo &info);
+  Napi::Value Release(const Napi::CallbackInfo &info);
   hy_vocab *vocab_ = nullptr;
 };
+
+static Napi::Value TokenizerDisposed(Napi::Env env) {
+  hy_error_raise(HYPERION_DISPOSED, __FILE__, __LINE__, "load the model or tokenizer again", nullptr, 0,
+                 "the tokenizer has been released (its model was disposed)");
+  return ThrowLastError(env);
+}
+
+// release(): drop the vocabulary now instead of at garbage collection, so a
+// disposed model's memory is back at once (its leak check sees it freed).
+Napi::Value TokenizerHandle::Release(const Napi::CallbackInfo &info) {
+  hy_vocab_release(vocab_);
+  vocab_ = nullptr;
+  return info.Env().Undefined();
+}
 
 Napi::Value NewTokenizerObject(Napi::Env env, hy_vocab *vocab) {
   Napi::Object obj = GetAddonData(env)->tokenizer_ctor.New({});
@@ -40,7 +55,7 @@ Napi::Value NewTokenizerObject(Napi::Env env, hy_vocab *vocab) {
 // tokenize(text: string, addBos: -1 | 0 | 1, parseSpecial: boolean) → Int32Array
 Napi::Value TokenizerHandle::Tokenize(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!vocab_) return ThrowInvalidArgument(env, "tokenizer", "use loadTokenizer() or model.tokenizer");
+  if (!vocab_) return TokenizerDisposed(env);
   if (!info[0].IsString()) return ThrowInvalidArgument(env, "text", "text must be a string");
   std::string text = info[0].As<Napi::String>().Utf8Value();
   hy_tokenize_options o;
@@ -61,7 +76,7 @@ Napi::Value TokenizerHandle::Tokenize(const Napi::CallbackInfo &info) {
 // detokenize(ids: Int32Array, special: boolean, stripLeadingSpace: boolean) → string
 Napi::Value TokenizerHandle::Detokenize(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!vocab_) return ThrowInvalidArgument(env, "tokenizer", "use loadTokenizer() or model.tokenizer");
+  if (!vocab_) return TokenizerDisposed(env);
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     return ThrowInvalidArgument(env, "ids", "ids must be an Int32Array");
   Napi::Int32Array ids = info[0].As<Napi::Int32Array>();
@@ -80,7 +95,7 @@ Napi::Value TokenizerHandle::Detokenize(const Napi::CallbackInfo &info) {
 // tokenText(id) → the stored text of a token ("▁the", "<0x0A>"), or undefined
 Napi::Value TokenizerHandle::TokenText(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!vocab_) return ThrowInvalidArgument(env, "tokenizer", "use loadTokenizer() or model.tokenizer");
+  if (!vocab_) return TokenizerDisposed(env);
   if (!info[0].IsNumber()) return ThrowInvalidArgument(env, "id", "id must be a number");
   size_t len = 0;
   const char *text = hy_tokenizer_token_text(vocab_->tok, info[0].As<Napi::Number>().Int32Value(), &len);
@@ -96,7 +111,7 @@ static Napi::Value TokenString(Napi::Env env, const hy_tokenizer *tok, int32_t i
 
 Napi::Value TokenizerHandle::Info(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!vocab_) return ThrowInvalidArgument(env, "tokenizer", "use loadTokenizer() or model.tokenizer");
+  if (!vocab_) return TokenizerDisposed(env);
   const hy_tokenizer *tok = vocab_->tok;
   Napi::Object o = Napi::Object::New(env);
   o.Set("kind", hy_tokenizer_get_kind(tok) == HY_TOKENIZER_GPT2 ? "gpt2" : "llama");
@@ -154,7 +169,8 @@ Napi::Function TokenizerHandle::Define(Napi::Env env) {
                      {InstanceMethod("tokenize", &TokenizerHandle::Tokenize),
                       InstanceMethod("detokenize", &TokenizerHandle::Detokenize),
                       InstanceMethod("tokenText", &TokenizerHandle::TokenText),
-                      InstanceMethod("info", &TokenizerHandle::Info)});
+                      InstanceMethod("info", &TokenizerHandle::Info),
+                      InstanceMethod("release", &TokenizerHandle::Release)});
 }
 
 void RegisterTokenizer(Napi::Env env, Napi::Object exports) {

@@ -50,7 +50,11 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
     }
     hy_mem_budget *outer = hyperionSetThreadMemoryBudget(m->budget);
     s = hy_llama_model_load(path, &m->llama);
+    /* The vocabulary is shared with Tokenizer objects that may outlive the
+     * model, so it is not charged to the model's budget (nor to its leak check). */
+    hyperionSetThreadMemoryBudget(outer);
     if (s == HYPERION_OK) s = hy_vocab_from_gguf(m->llama->gguf, &m->vocab);
+    hyperionSetThreadMemoryBudget(m->budget);
     if (s == HYPERION_OK && m->vocab && hy_tokenizer_n_vocab(m->vocab->tok) != m->llama->hp.n_vocab)
         s = HY_RAISE_WITH(HYPERION_MODEL_INVALID, "convert the model again",
                           ((hy_field[]){ HY_TXT("field", "tokenizer.ggml.tokens"), HY_TXT("path", path) }),
