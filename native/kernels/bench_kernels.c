@@ -15,8 +15,9 @@
  *    shared machine disturbs the figures less;
  *  - matmul (prompt processing) GFLOP/s of that matrix for 64 and 512 tokens
  *    (best of 3; thread CPU time with 1 thread, wall time otherwise);
- *  - the machine's streaming-read bandwidth with a plain summing loop, for
- *    comparison.
+ *  - the machine's streaming-read bandwidth with a plain summing loop, and
+ *    with the same loop prefetching 2 KiB ahead as the kernels do, for
+ *    comparison (the higher one is the ceiling to compare against).
  * With a thread count > 1, rows are split between threads like the runtime's
  * pool does (contiguous row ranges).
  */
@@ -47,12 +48,13 @@ static double now_s(void) {
 
 /* ---- plain streaming read ---- */
 
-typedef struct { const uint64_t *p; size_t n; uint64_t sum; } read_job;
+typedef struct { const uint64_t *p; size_t n; uint64_t sum; int prefetch; } read_job;
 
 static void *read_worker(void *arg) {
     read_job *j = arg;
     uint64_t a = 0, b = 0, c = 0, d = 0;
     for (size_t i = 0; i + 4 <= j->n; i += 4) {
+        if (j->prefetch && i % 8 == 0) __builtin_prefetch(j->p + i + 256); /* 2 KiB ahead, as the kernels do */
         a += j->p[i];
         b += j->p[i + 1];
         c += j->p[i + 2];
@@ -65,7 +67,7 @@ static void *read_worker(void *arg) {
 /* Streaming read of a 1 GiB buffer, timed in 32 MiB chunks per thread; the
  * best chunk rate is reported (the least disturbed one on a shared machine,
  * the same rule as the matrix-vector figures). */
-static double stream_read_gbs(int threads) {
+static double stream_read_gbs(int threads, int prefetch) {
     const size_t bytes = (size_t)1 << 30, n = bytes / 8, chunk = ((size_t)32 << 20) / 8;
     uint64_t *buf = aligned_alloc(64, bytes);
     for (size_t i = 0; i < n; i++) buf[i] = i;
@@ -76,7 +78,7 @@ static double stream_read_gbs(int threads) {
             read_job jobs[64];
             const double t0 = now_s();
             for (int t = 0; t < threads; t++) {
-                jobs[t] = (read_job){ buf + c0 + chunk * t, chunk, 0 };
+                jobs[t] = (read_job){ buf + c0 + chunk * t, chunk, 0, prefetch };
                 pthread_create(&th[t], NULL, read_worker, &jobs[t]);
             }
             uint64_t sum = 0;
@@ -215,7 +217,8 @@ int main(int argc, char **argv) {
     hyperion_isa isa;
     hyperionGetKernelIsa("matmul", &isa);
     printf("kernels: matmul group on %s, %d thread(s)\n", hyperionIsaName(isa), threads);
-    printf("streaming read (1 GiB, plain summing loop): %.2f GB/s\n", stream_read_gbs(threads));
+    printf("streaming read (1 GiB, plain summing loop): %.2f GB/s; with software prefetch 2 KiB ahead: %.2f GB/s\n",
+           stream_read_gbs(threads, 0), stream_read_gbs(threads, 1));
     static const uint32_t types[] = { HY_TYPE_Q4_0, HY_TYPE_Q8_0, HY_TYPE_Q4_K, HY_TYPE_Q5_K, HY_TYPE_Q6_K,
                                       HY_TYPE_F16, HY_TYPE_BF16, HY_TYPE_F32 };
     static const int64_t shapes[][2] = { { 2048, 2048 }, { 5632, 2048 }, { 2048, 5632 }, { 32000, 2048 } }; /* rows x n_in */

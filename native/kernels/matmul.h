@@ -8,7 +8,7 @@
  * state and read the weights in place (the GGUF mapping). hy_matvec allocates
  * nothing. hy_matmul needs scratch memory for its register tiles: per-token
  * activation data (16 bytes per token, up to 256 tokens, and sub-block of 32
- * or 16 elements) plus the decoded weight tile (~64-200 KiB); hy_matmul takes
+ * or 16 elements) plus the decoded weight tile (~50-130 KiB); hy_matmul takes
  * it from the pool per call (HYPERION_TAG_SCRATCH) and frees it before
  * returning, hy_matmul_with_scratch takes it from the caller (a pool thread
  * can keep one block, sized with hy_matmul_scratch_bytes). When the pool

@@ -173,7 +173,7 @@ HY_TEST(matmul_simd_matches_scalar_on_odd_tiles) {
 }
 
 HY_TEST(matmul_long_rows_and_many_tokens) {
-    /* rows longer than one unpacked chunk (8192 elements), and more tokens
+    /* rows longer than one unpacked chunk (2048 elements), and more tokens
      * than one batch of per-token data (256) */
     mtable t[3];
     const int nt = matmul_tables(t);

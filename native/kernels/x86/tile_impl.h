@@ -33,8 +33,8 @@
 enum { HY_TK_Q4_0, HY_TK_Q8_0, HY_TK_Q4_K, HY_TK_Q5_K, HY_TK_Q6_K };
 
 #define HY_TCH 256   /* tokens whose activation data is prepared at a time */
-#define HY_KC 4096   /* elements of a row unpacked at a time when rows are long */
-#define HY_KC_MAX 8192
+#define HY_KC 2048   /* elements of a row unpacked at a time (tile + 8 tokens' activations stay in L2, near L1) */
+#define HY_KC_MAX 2048
 
 typedef struct hy_tile_side {
     int32_t iz; /* -z * sum of the sub-block's activations (the integer sum starts here) */
