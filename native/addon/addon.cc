@@ -63,6 +63,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterMemory(env, exports);
   RegisterModel(env, exports);
   RegisterModelFiles(env, exports);
+  RegisterProfiler(env, exports);
   RegisterTesting(env, exports);
   return exports;
 }

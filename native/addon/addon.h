@@ -43,5 +43,11 @@ void RegisterTesting(Napi::Env env, Napi::Object exports);
 void RegisterMemory(Napi::Env env, Napi::Object exports);
 void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterModelFiles(Napi::Env env, Napi::Object exports);
+void RegisterProfiler(Napi::Env env, Napi::Object exports);
+
+// A per-request profile (the JSON hyperionEndProfileCapture returns) as a JS
+// object, for bindings that return it with their result; null for NULL. The
+// caller still frees json (hyperionFree).
+Napi::Value ProfileJsonToValue(Napi::Env env, const char *json);
 
 #endif
