@@ -18,3 +18,37 @@ export { loadModel, Model } from './model';
 export type { LoadModelOptions, ModelInfo, EvaluateOptions } from './model';
 export { verifyModel, getModelInfo } from './model-files';
 export type { VerifyReport, ModelFileInfo } from './model-files';
+export {
+  initProfiler,
+  startProfiling,
+  stopProfiling,
+  isProfiling,
+  saveProfile,
+  getProfile,
+  getProfileTable,
+  getHotspots,
+  analyzeBottlenecks,
+  getMachineLimits,
+  parseProfileSummary,
+  attachProfile,
+} from './profiler';
+export type {
+  ProfilerConfig,
+  ProfileFormat,
+  SaveProfileOptions,
+  SavedProfile,
+  ProfileSummary,
+  ProfileOp,
+  ProfilePhase,
+  ProfileThread,
+  ProfileLayer,
+  HardwareCounters,
+  MachineLimits,
+  OpVerdict,
+  Hotspot,
+  DecodeBandwidth,
+  BottleneckReport,
+  BottleneckModel,
+  ZoneCategory,
+  Phase,
+} from './profiler';

@@ -8,6 +8,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HyperionError } from '../errors';
 import { demoCommand } from './demo';
+import { profileCommand } from './profile';
 import { version } from '../system';
 
 export interface CommandContext {
@@ -43,7 +44,7 @@ const versionCommand: Command = {
   },
 };
 
-export const commands: Command[] = [demoCommand, versionCommand];
+export const commands: Command[] = [demoCommand, profileCommand, versionCommand];
 
 const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
