@@ -14,11 +14,11 @@
 // session records every zone and samples counters every 10 ms). Repetitions
 // alternate off/on so drift hits both alike.
 //
-// The default model is a synthetic llama written once into the temp folder:
-// 8 layers, 1024 wide, Q8_0 weights (about 113 MB), so an op takes long enough
-// for a per-op zone cost to be measured at its real proportion. `--model
-// stories` uses ../shared/models/stories260K.gguf (a 1 MB model where ops take
-// microseconds: the worst case for per-op zones).
+// The default model is made once by the model maker into the temp folder: the
+// stories110m shape (12 layers, 768 wide, 32000 vocabulary) with Q8_0 weights,
+// about 140 MB, so an op takes long enough for a per-op zone cost to show at its
+// real proportion. `--model stories` uses ../shared/models/stories260K.gguf (a
+// 1 MB model whose ops take about a microsecond: the worst case for per-op zones).
 //
 // --root points at another build of the package (its dist/ and build/): use it
 // to compare "off" with a build that has no zones at all, e.g. main before the
@@ -57,135 +57,21 @@ function int(v, fallback) {
   return n;
 }
 
-// ---------------------------------------------------------------- a synthetic Q8_0 llama
+// ---------------------------------------------------------------- the model
 
-function toHalf(x) {
-  // binary16 of a positive normal float (all we need: block scales)
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0];
-  const exp = ((u >>> 23) & 0xff) - 127 + 15;
-  const mant = (u >>> 13) & 0x3ff;
-  return (exp << 10) | mant;
-}
-
-let seed = 0x9e3779b9;
-function fillRandom(bytes) {
-  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
-  let x = seed;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    words[i] = x;
-  }
-  seed = x;
-}
-
-function q8Tensor(rows, cols, std) {
-  const blocks = (rows * cols) / 32;
-  const bytes = new Uint8Array(Math.ceil((blocks * 34) / 4) * 4);
-  fillRandom(bytes);
-  const d = toHalf(std / 73.9); // a uniform int8 has a standard deviation of about 73.9
-  for (let b = 0; b < blocks; b++) {
-    bytes[b * 34] = d & 0xff;
-    bytes[b * 34 + 1] = d >>> 8;
-  }
-  return { type: 8, dims: [cols, rows], data: bytes.subarray(0, blocks * 34) };
-}
-
-function f32Ones(n) {
-  return { type: 0, dims: [n], data: new Uint8Array(new Float32Array(n).fill(1).buffer) };
-}
-
-function writeSyntheticModel(file, c) {
-  const Q = c.heads * c.headDim, KV = c.kvHeads * c.headDim;
-  const tensors = [
-    ['token_embd.weight', () => q8Tensor(c.vocab, c.embd, 1)],
-    ['output_norm.weight', () => f32Ones(c.embd)],
-    ['output.weight', () => q8Tensor(c.vocab, c.embd, 1 / Math.sqrt(c.embd))],
-  ];
-  for (let l = 0; l < c.layers; l++) {
-    const w = (rows, cols) => () => q8Tensor(rows, cols, 1 / Math.sqrt(cols));
-    tensors.push(
-      [`blk.${l}.attn_norm.weight`, () => f32Ones(c.embd)],
-      [`blk.${l}.attn_q.weight`, w(Q, c.embd)],
-      [`blk.${l}.attn_k.weight`, w(KV, c.embd)],
-      [`blk.${l}.attn_v.weight`, w(KV, c.embd)],
-      [`blk.${l}.attn_output.weight`, w(c.embd, Q)],
-      [`blk.${l}.ffn_norm.weight`, () => f32Ones(c.embd)],
-      [`blk.${l}.ffn_gate.weight`, w(c.ff, c.embd)],
-      [`blk.${l}.ffn_up.weight`, w(c.ff, c.embd)],
-      [`blk.${l}.ffn_down.weight`, w(c.embd, c.ff)],
-    );
-  }
-  const kv = [
-    ['general.architecture', 'str', 'llama'],
-    ['general.name', 'str', 'hyperion synthetic benchmark model'],
-    ['llama.context_length', 'u32', 2048],
-    ['llama.embedding_length', 'u32', c.embd],
-    ['llama.block_count', 'u32', c.layers],
-    ['llama.feed_forward_length', 'u32', c.ff],
-    ['llama.attention.head_count', 'u32', c.heads],
-    ['llama.attention.head_count_kv', 'u32', c.kvHeads],
-    ['llama.attention.layer_norm_rms_epsilon', 'f32', 1e-5],
-    ['llama.rope.freq_base', 'f32', 10000],
-  ];
-  const parts = [];
-  const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); parts.push(b); };
-  const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); parts.push(b); };
-  const str = (s) => { u64(Buffer.byteLength(s)); parts.push(Buffer.from(s)); };
-  u32(0x46554747); // "GGUF"
-  u32(3);
-  u64(tensors.length);
-  u64(kv.length);
-  for (const [key, type, value] of kv) {
-    str(key);
-    if (type === 'str') { u32(8); str(value); }
-    else if (type === 'u32') { u32(4); u32(value); }
-    else { u32(6); const b = Buffer.alloc(4); b.writeFloatLE(value); parts.push(b); }
-  }
-  // tensor infos need each tensor's size: build them (one at a time later) from the shapes
-  const made = [];
-  let offset = 0;
-  for (const [name, make] of tensors) {
-    const t = make();
-    made.push({ name, t, offset });
-    offset += Math.ceil(t.data.byteLength / 32) * 32;
-    str(name);
-    u32(t.dims.length);
-    for (const d of t.dims) u64(d);
-    u32(t.type);
-    u64(made[made.length - 1].offset);
-  }
-  const header = Buffer.concat(parts);
-  const dataStart = Math.ceil(header.length / 32) * 32;
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  fs.writeSync(fd, header);
-  fs.writeSync(fd, Buffer.alloc(dataStart - header.length));
-  for (const { t } of made) {
-    fs.writeSync(fd, t.data);
-    const pad = Math.ceil(t.data.byteLength / 32) * 32 - t.data.byteLength;
-    if (pad) fs.writeSync(fd, Buffer.alloc(pad));
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
-}
-
-function modelPath() {
+async function modelPath() {
   if (args.model === 'stories') {
     const shared = process.env.HYPERION_SHARED_DIR ?? path.join(here, '..', '..', 'shared');
     return path.join(shared, 'models', 'stories260K.gguf');
   }
   if (args.model) return path.resolve(args.model);
-  const c = { vocab: 8192, embd: 1024, layers: 8, ff: 2816, heads: 16, kvHeads: 4, headDim: 64 };
   const dir = path.join(os.tmpdir(), 'hyperion-bench');
-  const file = path.join(dir, `synthetic-llama-q8_0-${c.layers}x${c.embd}-ff${c.ff}-v${c.vocab}.gguf`);
+  const file = path.join(dir, 'stories110m-q8_0-seed1.gguf');
   if (!fs.existsSync(file)) {
+    if (typeof h.makeModel !== 'function') throw new Error(`${root} has no makeModel: pass --model <file.gguf>`);
     fs.mkdirSync(dir, { recursive: true });
-    const t = Date.now();
-    writeSyntheticModel(file, c);
-    console.log(`wrote ${file} (${(fs.statSync(file).size / 1e6).toFixed(0)} MB) in ${Date.now() - t} ms`);
+    const made = await h.makeModel(file, { shape: 'stories110m', type: 'q8_0', seed: 1 });
+    console.log(`made ${file} (${(made.bytes / 1e6).toFixed(0)} MB) in ${made.ms.toFixed(0)} ms`);
   }
   return file;
 }
@@ -197,7 +83,7 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const file = modelPath();
+const file = await modelPath();
 const model = await h.loadModel(file, { threads });
 const vocab = model.info.vocabSize;
 const ids = (n, salt) => Array.from({ length: n }, (_, i) => (i * 7919 + salt * 104729 + 17) % vocab);

@@ -16,8 +16,10 @@ export { version, nativeVersion, getCpuFeatures, enableSIMD, setErrorCallback, g
 export type { CpuFeatures, Isa } from './system';
 export { loadModel, Model } from './model';
 export type { LoadModelOptions, ModelInfo, EvaluateOptions } from './model';
-export { verifyModel, getModelInfo } from './model-files';
-export type { VerifyReport, ModelFileInfo } from './model-files';
+export { verifyModel, getModelInfo, inspectModel } from './model-files';
+export type { VerifyReport, ModelFileInfo, InspectReport, FileProblem } from './model-files';
+export { makeModel, modelMakerCatalog } from './maker';
+export type { MakeModelOptions, MadeModel, MakerCatalog } from './maker';
 export {
   initProfiler,
   startProfiling,

@@ -63,6 +63,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterMemory(env, exports);
   RegisterModel(env, exports);
   RegisterModelFiles(env, exports);
+  RegisterMaker(env, exports);
+  RegisterBench(env, exports);
   RegisterProfiler(env, exports);
   RegisterTesting(env, exports);
   return exports;

@@ -43,6 +43,8 @@ void RegisterTesting(Napi::Env env, Napi::Object exports);
 void RegisterMemory(Napi::Env env, Napi::Object exports);
 void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterModelFiles(Napi::Env env, Napi::Object exports);
+void RegisterMaker(Napi::Env env, Napi::Object exports);
+void RegisterBench(Napi::Env env, Napi::Object exports);
 void RegisterProfiler(Napi::Env env, Napi::Object exports);
 
 // A per-request profile (the JSON hyperionEndProfileCapture returns) as a JS

@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "core/internal.h"
+#include "model/gguf_corpus.h"
 }
 
 // Raise an error in C with structured fields, then throw it: proves the whole
@@ -81,11 +82,23 @@ static Napi::Value MainThreadId(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), (double)hy_thread_id());
 }
 
+// Write the malformed-GGUF corpus (valid.gguf, NN-name.gguf..., corpus.json)
+// into a folder; returns how many malformed files were written.
+static Napi::Value WriteMalformedCorpus(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) return ThrowInvalidArgument(env, "dir", "dir must be a string");
+  uint32_t written = 0;
+  if (hy_gguf_write_malformed_corpus(info[0].As<Napi::String>().Utf8Value().c_str(), &written) != HYPERION_OK)
+    return ThrowLastError(env);
+  return Napi::Number::New(env, written);
+}
+
 void RegisterTesting(Napi::Env env, Napi::Object exports) {
   Napi::Object t = Napi::Object::New(env);
   t.Set("raiseError", Napi::Function::New(env, RaiseError, "raiseError"));
   t.Set("logFromNativeThread", Napi::Function::New(env, LogFromNativeThread, "logFromNativeThread"));
   t.Set("sleepJob", Napi::Function::New(env, SleepJobStart, "sleepJob"));
+  t.Set("writeMalformedCorpus", Napi::Function::New(env, WriteMalformedCorpus, "writeMalformedCorpus"));
   t.Set("threadId", Napi::Function::New(env, MainThreadId, "threadId"));
   exports.Set("_test", t);
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command, CommandContext } from './main';
-import { EXIT } from './main';
+import { EXIT } from './exit-codes';
 import { loadModel, type Model } from '../model';
 import {
   initProfiler,
