@@ -4,7 +4,8 @@
 // under 2%.
 //
 //   node benchmarks/profiler.mjs [--model <file.gguf> | --model stories] [--threads N] [--reps N]
-//                                [--decode-tokens K] [--prompt-tokens P] [--root <package dir>] [--out <file.json>]
+//                                [--decode-tokens K] [--prompt-tokens P] [--root <package dir>] [--off-only]
+//                                [--out <file.json>]
 //
 // Workloads, each timed from JS around model.evaluate():
 //   decode   K one-token evaluations (the matrix-vector path decode runs), tokens/s = K / time
@@ -45,7 +46,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    o[a.slice(2)] = argv[++i];
+    o[a.slice(2)] = i + 1 < argv.length && !argv[i + 1].startsWith('--') ? argv[++i] : true;
   }
   return o;
 }
@@ -127,7 +128,7 @@ await decodeRun();
 await prefillRun();
 if (hasProfiler) await h.getMachineLimits();
 
-const modes = hasProfiler ? ['off', 'on'] : ['off'];
+const modes = hasProfiler && !args['off-only'] ? ['off', 'on'] : ['off'];
 const samples = { decode: { off: [], on: [] }, prefill: { off: [], on: [] } };
 let zonesPerRun = { decode: 0, prefill: 0 };
 for (let r = 0; r < reps; r++) {
@@ -157,7 +158,7 @@ for (const [name, label] of [['decode', `decode (${decodeTokens} x 1 token)`], [
   result.workloads[name] = { zonesPerRun: zonesPerRun[name], samples: samples[name] };
   for (const clock of ['wall', 'cpu']) {
     const off = median(samples[name].off.map((s) => s[clock]));
-    const on = hasProfiler ? median(samples[name].on.map((s) => s[clock])) : null;
+    const on = modes.includes('on') ? median(samples[name].on.map((s) => s[clock])) : null;
     const overhead = on === null ? null : (off - on) / off;
     result.workloads[name][clock] = { offTokensPerSecond: off, onTokensPerSecond: on, overhead };
     console.log(
