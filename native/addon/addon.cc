@@ -67,6 +67,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterBench(env, exports);
   RegisterTokenizer(env, exports);
   RegisterSession(env, exports);
+  RegisterProfiler(env, exports);
   RegisterTesting(env, exports);
   return exports;
 }

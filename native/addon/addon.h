@@ -71,5 +71,11 @@ void RegisterMaker(Napi::Env env, Napi::Object exports);
 void RegisterBench(Napi::Env env, Napi::Object exports);
 void RegisterTokenizer(Napi::Env env, Napi::Object exports);
 void RegisterSession(Napi::Env env, Napi::Object exports);
+void RegisterProfiler(Napi::Env env, Napi::Object exports);
+
+// A per-request profile (the JSON hyperionEndProfileCapture returns) as a JS
+// object, for bindings that return it with their result; null for NULL. The
+// caller still frees json (hyperionFree).
+Napi::Value ProfileJsonToValue(Napi::Env env, const char *json);
 
 #endif

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HyperionError } from '../errors';
 import { demoCommand } from './demo';
 import { runCommand } from './run';
+import { profileCommand } from './profile';
 import { version } from '../system';
 import { EXIT } from './exit-codes';
 import { inspectCommand, verifyCommand } from './inspect';
@@ -43,7 +44,7 @@ const versionCommand: Command = {
   },
 };
 
-export const commands: Command[] = [demoCommand, inspectCommand, verifyCommand, makeModelCommand, runCommand, versionCommand];
+export const commands: Command[] = [demoCommand, inspectCommand, verifyCommand, makeModelCommand, runCommand, profileCommand, versionCommand];
 
 const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
