@@ -31,6 +31,7 @@ const { values } = parseArgs({
     models: { type: 'string', default: path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hyperion-runtime', 'models') },
     out: { type: 'string' },
     'llama-bench': { type: 'string' },
+    'llama-reps': { type: 'string', default: '2' },
     child: { type: 'string' },
   },
 });
@@ -97,12 +98,16 @@ for (const type of types) {
     };
     if (values['llama-bench']) row.llamaCpp = runLlamaBench(values['llama-bench'], file, threads);
     rows.push(row);
+    console.error(`  ${type} x${threads}: pp ${row.promptTokensPerSecond.toFixed(1)} tok/s, tg ${row.decodeTokensPerSecond.toFixed(2)} tok/s ` +
+      `(${(row.shareOfCeiling * 100).toFixed(0)}% of the ${row.decodeCeilingTokensPerSecond.toFixed(1)} tok/s ceiling), peak RSS ${(row.peakRssBytes / 1048576).toFixed(0)} MiB` +
+      (row.llamaCpp?.promptTokensPerSecond ? `; llama.cpp pp ${row.llamaCpp.promptTokensPerSecond.toFixed(1)}, tg ${row.llamaCpp.decodeTokensPerSecond.toFixed(2)}` : ''));
   }
 }
 
 function runLlamaBench(binary, file, threads) {
+  const reps = Number(values['llama-reps']);
   try {
-    const out = execFileSync(binary, ['-m', file, '-p', String(prompt), '-n', String(gen), '-t', String(threads), '-r', '2', '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync(binary, ['-m', file, '-p', String(prompt), '-n', String(gen), '-t', String(threads), '-r', String(reps), '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const results = JSON.parse(out);
     const pp = results.find((r) => r.n_prompt > 0 && r.n_gen === 0);
     const tg = results.find((r) => r.n_gen > 0 && r.n_prompt === 0);
