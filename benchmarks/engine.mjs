@@ -80,7 +80,7 @@ for (const type of types) {
       continue;
     }
     const r = JSON.parse(child.stdout);
-    const bandwidth = threads > 1 ? limits.bandwidthGBpsMt : limits.bandwidthGBps;
+    const bandwidth = threads > 1 ? limits.bandwidthGbpsMt : limits.bandwidthGbps;
     const ceiling = (bandwidth * 1e9) / r.weightBytesPerToken;
     const row = {
       type,
@@ -118,7 +118,7 @@ function runLlamaBench(binary, file, threads) {
 }
 
 const mib = (b) => (b / 1048576).toFixed(0);
-console.log(`\n${values.shape}: prompt ${prompt} tokens, decode ${gen} tokens; bandwidth ${limits.bandwidthGBps.toFixed(1)} GB/s (1 thread), ${limits.bandwidthGBpsMt.toFixed(1)} GB/s (${limits.mtThreads} threads)`);
+console.log(`\n${values.shape}: prompt ${prompt} tokens, decode ${gen} tokens; bandwidth ${limits.bandwidthGbps.toFixed(1)} GB/s (1 thread), ${limits.bandwidthGbpsMt.toFixed(1)} GB/s (${limits.mtThreads} threads)`);
 const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB'];
 if (values['llama-bench']) header.push('llama.cpp pp', 'llama.cpp tg', 'pp ratio', 'tg ratio');
 const table = rows.map((r) => {

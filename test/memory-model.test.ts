@@ -142,6 +142,24 @@ describe.skipIf(!haveStories)('create/dispose cycles and V8', () => {
     expect(checkMemoryLeaks({ sinceSequence: since }).blocks).toBe(0);
   }, 120_000);
 
+  it('1,000 session create/generate/dispose cycles leave live bytes where they started', async () => {
+    initMemory({ trackAllocations: true });
+    const model = await loadModel(stories, { threads: 1 });
+    const warm = model.createSession({ contextSize: 32 });
+    await warm.complete([1, 2, 3], { maxTokens: 2, temperature: 0 });
+    await warm.dispose();
+    const before = liveBytes();
+    const since = getMemoryDebugInfo().nextSequence;
+    for (let i = 0; i < 1000; i++) {
+      const s = model.createSession({ contextSize: 32 });
+      if (i % 50 === 0) await s.complete([1, 2, 3], { maxTokens: 2, temperature: 0 });
+      await s.dispose();
+    }
+    expect(liveBytes()).toBe(before);
+    expect(checkMemoryLeaks({ sinceSequence: since }).blocks).toBe(0);
+    await model.dispose();
+  }, 120_000);
+
   it('reports the native bytes models hold to V8 as external memory', async () => {
     const start = native().externalMemory();
     const model = await loadModel(stories, { threads: 1 });

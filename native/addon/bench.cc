@@ -2,7 +2,7 @@
 // prompt of N tokens in one call (matrix-matrix kernels), then decode M tokens
 // one at a time with greedy choice (matrix-vector kernels), timing each phase.
 // No sampling or streaming overhead: this measures the engine itself. Also the
-// machine's limits (the profiler's bandwidth and arithmetic probes).
+// machine's limits come from the profiler's probes (profiler.cc: machineLimits).
 #include "addon.h"
 #include "async_job.h"
 
@@ -81,26 +81,6 @@ class BenchJob : public AsyncJob {
   double load_ms_ = 0, prompt_ms_ = 0, gen_ms_ = 0, weight_bytes_per_token_ = 0, kv_bytes_ = 0, file_bytes_ = 0;
 };
 
-class LimitsJob : public AsyncJob {
- public:
-  hyperion_status Execute() override { return hyperionGetMachineLimits(&limits_); }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("bandwidthGBps", limits_.bandwidth_gbps);
-    o.Set("bandwidthGBpsMt", limits_.bandwidth_gbps_mt);
-    o.Set("mtThreads", limits_.mt_threads);
-    o.Set("peakGflopsScalar", limits_.peak_gflops_scalar);
-    o.Set("peakGflopsSimd", limits_.peak_gflops_simd);
-    o.Set("peakGflopsSimdMt", limits_.peak_gflops_simd_mt);
-    o.Set("simdIsa", limits_.simd_isa ? limits_.simd_isa : "scalar");
-    o.Set("probeMs", limits_.probe_ms);
-    return o;
-  }
-
- private:
-  hyperion_machine_limits limits_{};
-};
-
 Napi::Value BenchEngine(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) return ThrowInvalidArgument(env, "path", "path must be a string");
@@ -111,13 +91,8 @@ Napi::Value BenchEngine(const Napi::CallbackInfo &info) {
                        "hyperion-bench");
 }
 
-Napi::Value MachineLimits(const Napi::CallbackInfo &info) {
-  return StartAsyncJob(info.Env(), std::make_unique<LimitsJob>(), "hyperion-probe");
-}
-
 }  // namespace
 
 void RegisterBench(Napi::Env env, Napi::Object exports) {
   exports.Set("benchEngine", Napi::Function::New(env, BenchEngine, "benchEngine"));
-  exports.Set("machineLimits", Napi::Function::New(env, MachineLimits, "machineLimits"));
 }
