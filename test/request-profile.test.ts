@@ -4,7 +4,7 @@
 // requests each see only their own zones and tokens; profiling stays off.
 import path from 'node:path';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { loadModel, makeModel, isProfiling, type Model, type ProfileSummary, type GenerationResult } from '../src/index';
+import { loadModel, makeModel, isProfiling, startProfiling, stopProfiling, getProfile, type Model, type ProfileSummary, type GenerationResult } from '../src/index';
 import { tempDir } from './helpers';
 
 let model: Model;
@@ -54,6 +54,8 @@ describe('per-request profiles', () => {
     expect(p.ops.some((o) => /^matmul \d+x\d+$/.test(o.name) && o.type === 'q4_0')).toBe(true);
     expect(p.ops.some((o) => /^matvec \d+x\d+$/.test(o.name))).toBe(true);
     expect(p.ops.some((o) => o.name === 'detokenize')).toBe(true);
+    // the generation thread and the pool's workers are named in the profile
+    expect(p.threads.map((t) => t.name)).toEqual(expect.arrayContaining(['hyperion-gen', 'worker-1']));
 
     // Tokens/s: the request's phase zones cover what the stats time (prefill: from the start of the work to the end
     // of the prompt; decode: every step from the first sample to the last token's callback), so the zones' time is
@@ -129,5 +131,26 @@ describe('per-request profiles', () => {
       expect(r.profile, `request ${i}`).toBeDefined();
     }
     expect(isProfiling()).toBe(false);
+  });
+});
+
+describe('thread names', () => {
+  it("an async job's thread carries its job name in a session profile", async () => {
+    startProfiling();
+    try {
+      await model.evaluate(ids(9, 4));
+    } finally {
+      await stopProfiling();
+    }
+    const p = await getProfile();
+    expect(p.threads.map((t) => t.name)).toContain('hyperion-eval');
+    // prompts given as text are tokenized under a "tokenize" op zone (on the calling thread)
+    startProfiling();
+    try {
+      model.tokenize('Once upon a time');
+    } finally {
+      await stopProfiling();
+    }
+    expect((await getProfile()).ops.some((o) => o.name === 'tokenize')).toBe(true);
   });
 });

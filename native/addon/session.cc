@@ -28,6 +28,7 @@
 
 extern "C" {
 #include "core/internal.h"
+#include "hyperion_profiler.h"
 #include "runtime/deadline.h"
 #include "runtime/generate.h"
 }
@@ -159,6 +160,7 @@ struct SessionCore {
 
 void WorkerMain(std::shared_ptr<SessionCore> core) {
   pthread_setname_np(pthread_self(), "hyperion-gen");
+  hyperionProfilerSetThreadName("hyperion-gen");  // the name traces show
   for (;;) {
     Job job;
     {
