@@ -5,6 +5,7 @@
 // queue of 32 pieces), so a slow consumer never makes memory grow.
 import { HyperionError, invalidArgument } from './errors';
 import { packGenerationOptions, type GenerationOptions, type PackedGenerationOptions } from './generation-options';
+import { attachProfile, type ProfileSummary } from './profiler';
 import { checkIds, type Tokenizer } from './tokenizer';
 
 /** One of the most likely tokens of a step (debug mode). */
@@ -61,6 +62,12 @@ export interface GenerationResult {
   logprobs?: number[];
   /** Per step, with `debug`. */
   debug?: { steps: Array<{ token: number; text: string; candidates: GenerationCandidate[] }> };
+  /**
+   * With `profile: true`: this request's profile summary (the form of getProfile(), `kind: 'request'`),
+   * made without a global profiling session. Absent when the profiler could not capture the request
+   * (at most 16 captures run at once; a warning is logged).
+   */
+  profile?: ProfileSummary;
 }
 
 export interface SessionOptions {
@@ -78,6 +85,8 @@ interface NativeTake {
   stopReason?: StopReason;
   stats?: GenerationStats;
   error?: HyperionError;
+  /** With profile: the request's summary (parsed by the addon). */
+  profile?: object | string;
 }
 export interface NativeRequest {
   take(): NativeTake;
@@ -104,11 +113,7 @@ const ABORTED = 8;
 
 /** Generation options as the native side takes them. @internal */
 export function packOptions(options: unknown, vocabSize: number): { packed: PackedGenerationOptions; signal?: AbortSignal } {
-  const out = packGenerationOptions(options, vocabSize);
-  if (out.packed.profile) {
-    throw invalidArgument('profile', 'false (per-request profiles are not available yet: use startProfiling())', true);
-  }
-  return out;
+  return packGenerationOptions(options, vocabSize);
 }
 
 /** Token ids of a prompt (text through the model's tokenizer, or ids checked against the vocabulary). @internal */
@@ -220,7 +225,7 @@ export class GenerationStream implements AsyncIterableIterator<GenerationPiece> 
     };
     if (this.#wantLogprobs) result.logprobs = this.#logprobs;
     if (this.#wantDebug) result.debug = { steps: this.#steps };
-    return result;
+    return attachProfile(result, end.profile);
   }
 
   async next(): Promise<IteratorResult<GenerationPiece>> {

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <thread>
 
+#include "hyperion_profiler.h"
+
 namespace {
 
 struct JobState {
@@ -45,6 +47,7 @@ Napi::Promise StartAsyncJob(Napi::Env env, std::unique_ptr<AsyncJob> job, const 
   try {
     std::thread([state, thread_name = std::string(name)]() {
       pthread_setname_np(pthread_self(), thread_name.substr(0, 15).c_str());
+      hyperionProfilerSetThreadName(thread_name.c_str());  // the name traces show (31 bytes kept)
       hyperionClearLastError();
       AsyncJob *job = state->job.get();
       job->status = job->Execute();

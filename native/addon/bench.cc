@@ -33,7 +33,7 @@ class BenchJob : public AsyncJob {
     if (s) return s;
     load_ms_ = (double)(hy_clock_monotonic_ns() - t0) / 1e6;
     const hy_llama_hparams &hp = model_->llama->hp;
-    hy_llama_context_params cp{prompt_ + gen_, batch_ ? batch_ : 512, 0};
+    hy_llama_context_params cp{prompt_ + gen_, batch_ ? batch_ : 512, 0, (uint32_t)hy_threadpool_size(model_->pool)};
     if ((s = hy_llama_context_create(model_->llama, &cp, &ctx_))) return s;
     std::vector<int32_t> tokens(prompt_);
     for (uint32_t i = 0; i < prompt_; i++) tokens[i] = (int32_t)((i * 7919u + 1u) % hp.n_vocab);

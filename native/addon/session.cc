@@ -28,6 +28,7 @@
 
 extern "C" {
 #include "core/internal.h"
+#include "hyperion_profiler.h"
 #include "runtime/deadline.h"
 #include "runtime/generate.h"
 }
@@ -77,6 +78,9 @@ struct Request {
   hyperion_status status = HYPERION_OK;
   hyperion_error error{};
   hy_generate_stats stats{};
+  char *profile_json = nullptr;  // with profile: the summary, until take() hands it to JS
+
+  ~Request() { hyperionFree(profile_json); }
 
   void Abort(int code) {
     int expected = 0;
@@ -126,6 +130,8 @@ void Finish(Request *r, hyperion_status s, const hy_generate_stats &stats) {
     r->status = s;
     if (s != HYPERION_OK) r->error = *hyperionGetLastError();
     r->stats = stats;
+    r->stats.profile_json = nullptr;
+    r->profile_json = stats.profile_json;  // the request owns it now
     r->finished = true;
     call = !r->notify_pending;
     r->notify_pending = true;
@@ -154,6 +160,7 @@ struct SessionCore {
 
 void WorkerMain(std::shared_ptr<SessionCore> core) {
   pthread_setname_np(pthread_self(), "hyperion-gen");
+  hyperionProfilerSetThreadName("hyperion-gen");  // the name traces show
   for (;;) {
     Job job;
     {
@@ -243,7 +250,20 @@ static Napi::Object StatsObject(Napi::Env env, const hy_generate_stats &s) {
   return o;
 }
 
-// take() → { pieces: [{index, token, text, logprob?, candidates?}], finished, stopReason?, stats?, error? }
+// The capture's summary as a JS object; the text itself if it does not parse
+// (it always should: the profiler wrote it).
+static Napi::Value ParseJson(Napi::Env env, const char *json) {
+  Napi::String text = Napi::String::New(env, json);
+  Napi::Value parse = env.Global().Get("JSON").As<Napi::Object>().Get("parse");
+  Napi::Value value = parse.As<Napi::Function>().Call({text});
+  if (env.IsExceptionPending()) {
+    env.GetAndClearPendingException();
+    return text;
+  }
+  return value.IsEmpty() ? Napi::Value(text) : value;
+}
+
+// take() → { pieces: [{index, token, text, logprob?, candidates?}], finished, stopReason?, stats?, error?, profile? }
 Napi::Value RequestHandle::Take(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -251,10 +271,12 @@ Napi::Value RequestHandle::Take(const Napi::CallbackInfo &info) {
   Request *r = request_.get();
   std::deque<Piece> pieces;
   bool finished;
+  char *profile_json = nullptr;
   {
     std::lock_guard<std::mutex> lock(r->mu);
     pieces.swap(r->queue);
     finished = r->finished;
+    if (finished) std::swap(profile_json, r->profile_json);
     r->notify_pending = false;
     r->cv.notify_all();  // room again
   }
@@ -288,6 +310,10 @@ Napi::Value RequestHandle::Take(const Napi::CallbackInfo &info) {
     out.Set("stats", StatsObject(env, r->stats));
     if (r->status == HYPERION_OK) out.Set("stopReason", hy_stop_reason_name(r->stats.stop_reason));
     else out.Set("error", MakeHyperionError(env, r->error));
+    if (profile_json) {
+      out.Set("profile", ParseJson(env, profile_json));
+      hyperionFree(profile_json);
+    }
   }
   return out;
 }
@@ -449,6 +475,7 @@ Napi::Value SessionHandle::Generate(const Napi::CallbackInfo &info) {
   r->params.stop_at_eos = eos.IsBoolean() ? (eos.As<Napi::Boolean>() ? 1 : 0) : 1;
   double timeout_ms = NumberOr(o, "timeoutMs", 0);
   r->params.timeout_ms = (uint32_t)timeout_ms;
+  r->params.profile = o.Get("profile").ToBoolean() ? 1 : 0;
 
   // The tsfn keeps the event loop alive only while JS awaits a piece
   // (NativeRequest.setRef): a stream nobody consumes must not keep the

@@ -12,6 +12,7 @@
 
 extern "C" {
 #include "core/internal.h"
+#include "hyperion_profiler.h"
 #include "runtime/tokenizer_gguf.h"
 }
 
@@ -66,8 +67,20 @@ Napi::Value TokenizerHandle::Tokenize(const Napi::CallbackInfo &info) {
   if (cap == SIZE_MAX || cap > (size_t)1 << 31) return ThrowInvalidArgument(env, "text", "the text is too long to tokenize");
   std::vector<int32_t> ids(cap ? cap : 1);
   size_t n = 0;
-  if (hy_tokenizer_tokenize(vocab_->tok, text.data(), text.size(), &o, ids.data(), ids.size(), &n) != HYPERION_OK)
-    return ThrowLastError(env);
+  // an op zone for the profiler: prompts of generate()/complete() are tokenized here
+  // (the C macro HY_ZONE_OP uses a compound literal, which C++ lacks)
+  hyperion_zone zt;
+  zt.buffer = nullptr;
+  if (HY_PROFILER_ON()) {
+    hyperion_zone_meta meta{};
+    meta.layer = -1;
+    meta.dims[0] = (int64_t)text.size();  // bytes of text
+    meta.bytes = text.size();
+    hyperionZoneBegin(&zt, "tokenize", HYPERION_ZONE_OP, &meta);
+  }
+  hyperion_status st = hy_tokenizer_tokenize(vocab_->tok, text.data(), text.size(), &o, ids.data(), ids.size(), &n);
+  HY_ZONE_END(zt);
+  if (st != HYPERION_OK) return ThrowLastError(env);
   Napi::Int32Array out = Napi::Int32Array::New(env, n);
   if (n) std::memcpy(out.Data(), ids.data(), n * sizeof(int32_t));
   return out;

@@ -72,6 +72,10 @@ const hyperion_error *hyperionGetLastError(void) {
     return &last_error;
 }
 
+void hy_error_restore(const hyperion_error *saved) {
+    if (saved) last_error = *saved;
+}
+
 void hyperionClearLastError(void) {
     memset(&last_error, 0, sizeof last_error);
     last_error.code = HYPERION_OK;

@@ -23,6 +23,10 @@ hyperion_status hy_error_raise(hyperion_status code, const char *file, int line,
                                const hy_field *fields, int field_count, const char *format, ...)
     __attribute__((format(printf, 7, 8)));
 
+/* Put back a record saved from hyperionGetLastError() (no callback fires):
+ * for clean-up that may raise after a failure whose error the caller reports. */
+void hy_error_restore(const hyperion_error *saved);
+
 #define HY_RAISE(code, suggestion, ...) \
     hy_error_raise((code), __FILE__, __LINE__, (suggestion), NULL, 0, __VA_ARGS__)
 

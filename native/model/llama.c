@@ -177,6 +177,9 @@ struct hy_llama_context {
     size_t xq_row_bytes;
     float *scores; /* [scores_threads, n_ctx] attention scores per worker */
     int scores_threads;
+    uint8_t *mm_scratch;      /* [mm_threads, mm_stride] matmul tile scratch per pool thread */
+    size_t mm_stride;         /* bytes per thread (64-byte multiple) */
+    int mm_threads;
 
     /* what xq holds now, so q/k/v (and gate/up) share one quantization */
     const float *xq_src;
@@ -223,6 +226,42 @@ static void name_products(hy_llama_context *c) {
         for (size_t i = 0; i < sizeof products / sizeof products[0]; i++)
             name_product(w->layers[l].t[products[i]], c->product_names[(size_t)l * HY_L_COUNT + (size_t)products[i]]);
     name_product(w->output, c->product_names[(size_t)c->model->hp.n_layer * HY_L_COUNT]);
+}
+
+/* The matmul scratch one thread needs for the largest weight product of a
+ * chunk of n_batch tokens, with the kernels in use now (a 64-byte multiple). */
+static size_t matmul_scratch_per_thread(const hy_llama_context *c) {
+    const hy_llama_weights *w = &c->model->w;
+    static const int products[] = { HY_L_ATTN_Q, HY_L_ATTN_K, HY_L_ATTN_V, HY_L_ATTN_OUTPUT,
+                                    HY_L_FFN_GATE, HY_L_FFN_UP, HY_L_FFN_DOWN };
+    int64_t n = c->p.n_batch;
+    size_t most = hy_matmul_scratch_bytes(w->output, n);
+    for (uint32_t l = 0; l < c->model->hp.n_layer; l++)
+        for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) {
+            size_t b = hy_matmul_scratch_bytes(w->layers[l].t[products[i]], n);
+            if (b > most) most = b;
+        }
+    return (most + 63) & ~(size_t)63;
+}
+
+/* Every pool thread's matmul scratch, for `threads` threads (thread_index <
+ * threads) and the kernels in use now (hyperionEnableSIMD may change what they
+ * need): one block, replaced only when it is too small. */
+static hyperion_status ensure_matmul_scratch(hy_llama_context *c, int threads) {
+    size_t stride = matmul_scratch_per_thread(c);
+    if (stride == 0 || (c->mm_threads >= threads && c->mm_stride >= stride)) return HYPERION_OK;
+    if (c->mm_threads > threads) threads = c->mm_threads;
+    if (c->mm_stride > stride) stride = c->mm_stride;
+    if ((size_t)threads > SIZE_MAX / stride)
+        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_NUM("threads", threads) }),
+                             "matmul scratch for %d threads overflows size_t", threads);
+    uint8_t *fresh = hyperionAllocAligned((size_t)threads * stride, 64, HYPERION_TAG_SCRATCH);
+    if (!fresh) return hyperionGetLastError()->code;
+    hyperionFree(c->mm_scratch);
+    c->mm_scratch = fresh;
+    c->mm_stride = stride;
+    c->mm_threads = threads;
+    return HYPERION_OK;
 }
 
 hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_llama_context_params *params,
@@ -275,6 +314,7 @@ hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_ll
     c->xq = scratch(nb, c->xq_row_bytes, &s);
     c->product_names = scratch((size_t)hp->n_layer * HY_L_COUNT + 1, sizeof *c->product_names, &s);
     if (s == HYPERION_OK) name_products(c);
+    if (s == HYPERION_OK && p.n_threads > 0) s = ensure_matmul_scratch(c, (int)(p.n_threads > 1024 ? 1024 : p.n_threads));
     if (s != HYPERION_OK) {
         hy_llama_context_free(c);
         return s;
@@ -286,7 +326,7 @@ hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_ll
 void hy_llama_context_free(hy_llama_context *c) {
     if (!c) return;
     void *blocks[] = { c->k_cache, c->v_cache, c->x, c->xb, c->q, c->k, c->v, c->attn, c->hb, c->hb2,
-                       c->rope_cos, c->rope_sin, c->xq, c->scores, (void *)c->product_names };
+                       c->rope_cos, c->rope_sin, c->xq, c->scores, c->mm_scratch, (void *)c->product_names };
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) hyperionFree(blocks[i]);
     hyperionFree(c);
 }
@@ -373,13 +413,23 @@ typedef struct product_job {
     size_t xq_row_bytes;
     float *y;
     int64_t n_tokens;
+    uint8_t *scratch;         /* [scratch_threads, scratch_stride]: the context's per-thread blocks */
+    size_t scratch_stride;
+    int scratch_threads;
 } product_job;
 
 static void product_rows(void *arg, size_t begin, size_t end, int thread_index) {
-    (void)thread_index;
     product_job *j = arg;
-    if (j->n_tokens == 1) hy_matvec(j->w, j->xq, j->y, (int64_t)begin, (int64_t)end);
-    else hy_matmul(j->w, j->xq, j->xq_row_bytes, j->y, j->n_tokens, (int64_t)begin, (int64_t)end);
+    if (j->n_tokens == 1) {
+        hy_matvec(j->w, j->xq, j->y, (int64_t)begin, (int64_t)end);
+        return;
+    }
+    /* this thread's own block; a thread index outside it (never, after
+     * ensure_matmul_scratch) falls back to the slower path, not to a race */
+    int own = thread_index >= 0 && thread_index < j->scratch_threads && j->scratch;
+    hy_matmul_with_scratch(j->w, j->xq, j->xq_row_bytes, j->y, j->n_tokens, (int64_t)begin, (int64_t)end,
+                           own ? j->scratch + (size_t)thread_index * j->scratch_stride : NULL,
+                           own ? j->scratch_stride : 0);
 }
 
 /* y[n, rows(w)] = src[n, ne0(w)] W^T, rows split across the pool. Chunks are
@@ -394,7 +444,8 @@ static hyperion_status product(pass *ps, const hy_tensor *w, const char *const n
     int threads = hy_threadpool_active(ps->pool);
     size_t grain = rows / ((size_t)threads * 8);
     grain = grain < 16 ? 16 : (grain + 15) & ~(size_t)15;
-    product_job j = { w, ps->c->xq, ps->c->xq_row_bytes, y, ps->n };
+    product_job j = { w, ps->c->xq, ps->c->xq_row_bytes, y, ps->n, ps->c->mm_scratch, ps->c->mm_stride,
+                      ps->c->mm_threads };
     const int64_t n = ps->n, cols = (int64_t)w->ne[0];
     const int batched = n > 1;
     HY_ZONE_OP(zm, names[batched], ps->zone_layer, .dims = { (int64_t)rows, cols, n }, .type = type_name(w->type));
@@ -677,6 +728,7 @@ hyperion_status hy_llama_decode(hy_llama_context *c, hy_threadpool *pool, const 
                                             HY_NUM("limit", c->p.n_ctx) }),
                              "context full: %u positions in use + %u new tokens > contextSize %u", c->n_past, n, c->p.n_ctx);
     hyperion_status s = ensure_scores(c, hy_threadpool_size(pool));
+    if (s == HYPERION_OK && n > 1) s = ensure_matmul_scratch(c, hy_threadpool_size(pool));
     if (s != HYPERION_OK) return s;
 
     /* a prompt (several tokens, or the first one) is prefill; one more token is decode */

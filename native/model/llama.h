@@ -44,11 +44,15 @@ typedef struct hy_llama_context_params {
     uint32_t n_ctx;        /* positions the KV cache holds (1 .. n_ctx_train * 8) */
     uint32_t n_batch;      /* tokens processed per forward pass (prompt chunks); default 64 */
     uint32_t kv_type;      /* HY_TYPE_F16 (default) or HY_TYPE_F32 */
+    uint32_t n_threads;    /* pool threads to give matmul scratch at create (0: at the first decode) */
 } hy_llama_context_params;
 
 /* A context (a KV cache plus scratch buffers) for `model`, which must outlive
- * it. Memory: HYPERION_TAG_KV_CACHE and HYPERION_TAG_ACTIVATIONS blocks;
- * HYPERION_MEMORY_LIMIT when they do not fit. */
+ * it. Memory: HYPERION_TAG_KV_CACHE and HYPERION_TAG_ACTIVATIONS blocks, and
+ * one HYPERION_TAG_SCRATCH block holding every pool thread's matmul scratch
+ * (made for n_threads threads here, grown by a decode on a larger pool), so
+ * prompt processing allocates nothing per product; HYPERION_MEMORY_LIMIT when
+ * they do not fit. */
 hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_llama_context_params *params,
                                         hy_llama_context **out);
 void hy_llama_context_free(hy_llama_context *ctx);

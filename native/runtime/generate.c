@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hyperion_profiler.h"
 #include "sampling/stop.h"
 #include "tokenizer/tokenizer.h"
 
@@ -153,7 +154,10 @@ static hyperion_status step_text(request *r, int32_t token, int last_by_count, i
     if (!eog) {
         const char *text;
         size_t len;
-        if ((s = hy_token_stream_push(r->stream, token, &text, &len)) || (s = through_stop(r, text, len, &hit))) return s;
+        HY_ZONE_OP(zt, "detokenize", -1, .dims = { 1 });
+        s = hy_token_stream_push(r->stream, token, &text, &len);
+        HY_ZONE_END(zt);
+        if (s || (s = through_stop(r, text, len, &hit))) return s;
     }
     if (hit) {
         st->stop_reason = HY_STOP_REASON_STOP;
@@ -161,7 +165,10 @@ static hyperion_status step_text(request *r, int32_t token, int last_by_count, i
         /* the end: whatever is held back comes out */
         const char *text;
         size_t len;
-        if ((s = hy_token_stream_flush(r->stream, &text, &len)) || (s = through_stop(r, text, len, &hit))) return s;
+        HY_ZONE_OP(zt, "detokenize", -1, .dims = { 0 });
+        s = hy_token_stream_flush(r->stream, &text, &len);
+        HY_ZONE_END(zt);
+        if (s || (s = through_stop(r, text, len, &hit))) return s;
         if (!hit) {
             hy_stop_result res;
             if ((s = hy_stop_flush(r->stop, &res)) || (s = buf_append(&r->text, res.text, res.len))) return s;
@@ -172,46 +179,118 @@ static hyperion_status step_text(request *r, int32_t token, int last_by_count, i
     return HYPERION_OK;
 }
 
-static hyperion_status run(request *r, const int32_t *prompt, uint32_t n_prompt, hy_generate_emit_fn emit, void *user) {
+/* The prompt: sampler set-up and prefill, in one "prefill" phase zone (the
+ * model's own prefill zones nest inside), so the phase covers what the stats
+ * call promptMs. */
+static hyperion_status prompt_phase(request *r, const int32_t *prompt, uint32_t n_prompt) {
     hy_generate_stats *st = r->stats;
     hyperion_status s;
-    if (r->abort_flag && atomic_load(r->abort_flag)) return HY_RAISE(HYPERION_ABORTED, NULL, "aborted before the start");
-    hy_prefill_stats pf = { 0, 0 };
-    s = hy_session_prefill(r->s, prompt, n_prompt, r->abort_flag, &pf);
-    st->reused_tokens = pf.reused;
-    st->processed_tokens = pf.processed;
+    HY_ZONE_PHASE(zp, HYPERION_PHASE_PREFILL);
+    if (!r->tok && r->p->max_tokens > 0)
+        s = HY_RAISE_WITH(HYPERION_MODEL_INVALID, "use a model file that carries its tokenizer",
+                          ((hy_field[]){ HY_TXT("field", "tokenizer.ggml.tokens") }),
+                          "the model has no vocabulary, so generated tokens cannot become text");
+    else
+        s = setup(r, prompt, n_prompt);
+    if (s == HYPERION_OK && r->abort_flag && atomic_load(r->abort_flag))
+        s = HY_RAISE(HYPERION_ABORTED, NULL, "aborted before the start");
+    if (s == HYPERION_OK) {
+        hy_prefill_stats pf = { 0, 0 };
+        s = hy_session_prefill(r->s, prompt, n_prompt, r->abort_flag, &pf);
+        st->reused_tokens = pf.reused;
+        st->processed_tokens = pf.processed;
+    }
+    HY_ZONE_END(zp);
+    if (s == HYPERION_OK) st->prompt_done_ns = hy_clock_monotonic_ns();
+    return s;
+}
+
+/* One generation step: sample a token, its text, the callback, and (unless it
+ * ends the request) its forward pass. *sampled / *forwarded tell the caller
+ * how far it got. */
+static hyperion_status one_step(request *r, uint32_t step, hy_generate_emit_fn emit, void *user, int *end,
+                                int *sampled, int *forwarded) {
+    hy_generate_stats *st = r->stats;
+    hyperion_status s;
+    hy_sample_result res;
+    HY_ZONE_PHASE(zs, HYPERION_PHASE_SAMPLE);
+    s = hy_sampler_sample(r->sampler, r->s->logits, &res);
+    if (s == HYPERION_OK) s = hy_sampler_accept(r->sampler, res.token);
+    HY_ZONE_END(zs);
     if (s != HYPERION_OK) return s;
-    st->prompt_done_ns = hy_clock_monotonic_ns();
+    hyperionProfilerNoteTokens(HYPERION_PHASE_SAMPLE, 1);
+    *sampled = 1;
+    if (!st->first_token_ns) st->first_token_ns = hy_clock_monotonic_ns();
+    st->generated_tokens++;
+    if (res.n_candidates) log_candidates(r, step, &res);
+    if ((s = step_text(r, res.token, st->generated_tokens >= r->p->max_tokens, end)) != HYPERION_OK) return s;
+    hy_generate_piece piece = { step, res.token, r->text.data ? r->text.data : "", r->text.len, res.logprob,
+                                res.probability, res.n_candidates, res.candidates };
+    if ((s = emit(user, &piece)) != HYPERION_OK) return s;
+    if (*end) return HYPERION_OK;
+    if ((s = hy_session_append(r->s, res.token, r->abort_flag)) != HYPERION_OK) return s;
+    *forwarded = 1;
+    return HYPERION_OK;
+}
+
+/* The generation loop: one "decode" phase zone per step. The model notes a
+ * decode token per forward pass; a step whose token got no forward pass (the
+ * last one, or one cut short) notes it here, so decode tokens are the tokens
+ * generated. */
+static hyperion_status decode_phase(request *r, hy_generate_emit_fn emit, void *user) {
     if (r->p->max_tokens == 0) {
-        st->stop_reason = HY_STOP_REASON_MAX_TOKENS;
+        r->stats->stop_reason = HY_STOP_REASON_MAX_TOKENS;
         return HYPERION_OK;
     }
     for (uint32_t step = 0;; step++) {
         if (r->abort_flag && atomic_load(r->abort_flag)) return HY_RAISE(HYPERION_ABORTED, NULL, "aborted between tokens");
-        hy_sample_result res;
-        if ((s = hy_sampler_sample(r->sampler, r->s->logits, &res)) != HYPERION_OK) return s;
-        if ((s = hy_sampler_accept(r->sampler, res.token)) != HYPERION_OK) return s;
-        if (!st->first_token_ns) st->first_token_ns = hy_clock_monotonic_ns();
-        st->generated_tokens++;
-        if (res.n_candidates) log_candidates(r, step, &res);
-        int end = 0;
-        if ((s = step_text(r, res.token, st->generated_tokens >= r->p->max_tokens, &end)) != HYPERION_OK) return s;
-        hy_generate_piece piece = { step, res.token, r->text.data ? r->text.data : "", r->text.len, res.logprob,
-                                    res.probability, res.n_candidates, res.candidates };
-        if ((s = emit(user, &piece)) != HYPERION_OK) return s;
-        if (end) return HYPERION_OK;
-        if ((s = hy_session_append(r->s, res.token, r->abort_flag)) != HYPERION_OK) return s;
+        int end = 0, sampled = 0, forwarded = 0;
+        HY_ZONE_PHASE(zd, HYPERION_PHASE_DECODE);
+        hyperion_status s = one_step(r, step, emit, user, &end, &sampled, &forwarded);
+        HY_ZONE_END(zd);
+        if (sampled && !forwarded) hyperionProfilerNoteTokens(HYPERION_PHASE_DECODE, 1);
+        if (s != HYPERION_OK || end) return s;
     }
+}
+
+/* Request ids for the profiler: one per request, process-wide, never 0. */
+static atomic_uint_fast64_t next_request_id;
+
+/* End the request's capture (if any) and leave its request id; keeps the
+ * request's own error record when the capture's end fails. */
+static char *end_capture(uint64_t rid, int cap, hyperion_status st) {
+    char *pj = NULL;
+    if (cap) {
+        hyperion_error saved = *hyperionGetLastError();
+        if (hyperionEndProfileCapture(rid, &pj) != HYPERION_OK) {
+            HY_LOG(HYPERION_LOG_WARN, HYPERION_LOG_PERFORMANCE, "request %llu: its profile could not be made: %s",
+                   (unsigned long long)rid, hyperionGetLastError()->message);
+            pj = NULL;
+        }
+        if (st != HYPERION_OK) hy_error_restore(&saved);
+        else hyperionClearLastError();
+    }
+    hyperionProfilerSetRequest(0);
+    return pj;
 }
 
 hyperion_status hy_generate(hy_session *s, const int32_t *prompt, uint32_t n_prompt, const hy_generate_params *p,
                             const atomic_int *abort_flag, hy_generate_emit_fn emit, void *user,
                             hy_generate_stats *stats) {
+    uint64_t rid = atomic_fetch_add(&next_request_id, 1) + 1;
+    hyperionProfilerSetRequest(rid);
+    int cap = p->profile && hyperionBeginProfileCapture(rid) == HYPERION_OK;
+    if (p->profile && !cap) {
+        HY_LOG(HYPERION_LOG_WARN, HYPERION_LOG_PERFORMANCE, "request %llu runs without a profile: %s",
+               (unsigned long long)rid, hyperionGetLastError()->message);
+        hyperionClearLastError();
+    }
     uint64_t start = stats->start_ns ? stats->start_ns : hy_clock_monotonic_ns();
     memset(stats, 0, sizeof *stats);
     stats->start_ns = start;
     stats->run_ns = hy_clock_monotonic_ns();
     stats->prompt_tokens = n_prompt;
+    stats->request_id = rid;
     request r;
     memset(&r, 0, sizeof r);
     r.s = s;
@@ -219,14 +298,8 @@ hyperion_status hy_generate(hy_session *s, const int32_t *prompt, uint32_t n_pro
     r.p = p;
     r.abort_flag = abort_flag;
     r.stats = stats;
-    hyperion_status st;
-    if (!r.tok && p->max_tokens > 0)
-        st = HY_RAISE_WITH(HYPERION_MODEL_INVALID, "use a model file that carries its tokenizer",
-                           ((hy_field[]){ HY_TXT("field", "tokenizer.ggml.tokens") }),
-                           "the model has no vocabulary, so generated tokens cannot become text");
-    else
-        st = setup(&r, prompt, n_prompt);
-    if (st == HYPERION_OK) st = run(&r, prompt, n_prompt, emit, user);
+    hyperion_status st = prompt_phase(&r, prompt, n_prompt);
+    if (st == HYPERION_OK) st = decode_phase(&r, emit, user);
     if (st != HYPERION_OK) {
         st = stopped(&r, st);
         stats->stop_reason = HY_STOP_REASON_NONE;
@@ -237,5 +310,6 @@ hyperion_status hy_generate(hy_session *s, const int32_t *prompt, uint32_t n_pro
         HY_LOG(HYPERION_LOG_DEBUG, HYPERION_LOG_GENERATION, "request done: %u prompt tokens (%u reused), %u generated, %s, %.1f ms",
                stats->prompt_tokens, stats->reused_tokens, stats->generated_tokens, hy_stop_reason_name(stats->stop_reason),
                (double)(stats->end_ns - stats->start_ns) / 1e6);
+    stats->profile_json = end_capture(rid, cap, st);
     return st;
 }

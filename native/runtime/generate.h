@@ -34,6 +34,7 @@ typedef struct hy_generate_params {
     size_t n_stops;
     int stop_at_eos;              /* end at EOS/EOT (the token is reported, its text is empty) */
     uint32_t timeout_ms;          /* for the message of a timeout only (the deadline is the caller's) */
+    int profile;                  /* 1: capture this request's profile (stats->profile_json) */
 } hy_generate_params;
 
 /* One generated token and the text it completes. The pointers are valid
@@ -66,6 +67,10 @@ typedef struct hy_generate_stats {
     uint64_t first_token_ns;      /* 0 until the first token is sampled */
     uint64_t end_ns;
     hy_stop_reason stop_reason;
+    uint64_t request_id;          /* the profiler request id this request ran under (never 0) */
+    char *profile_json;           /* with params.profile: the request's profile summary JSON (the
+                                     caller frees it with hyperionFree); NULL without, or when no
+                                     capture could be made (logged) */
 } hy_generate_stats;
 
 /* Run one request on s. abort_flag: 0 to go on; a request stops within
@@ -77,7 +82,20 @@ typedef struct hy_generate_stats {
  * (HYPERION_INVALID_ARGUMENT naming the field), the tokenizer (a model without
  * a vocabulary: HYPERION_MODEL_INVALID), allocation, and the callback's.
  * The session stays usable after any of them: its cache holds what was
- * processed. */
+ * processed.
+ *
+ * Profiling: every request runs under a fresh profiler request id (the thread
+ * pool passes it on to its workers), so a per-request capture sees exactly its
+ * own zones. With p->profile the request is captured from start to end, on
+ * every exit path, errors and aborts included; no global profiling session is
+ * needed (a capture turns zone recording on for its duration). Phase zones: a
+ * "prefill" zone from the start to the end of prompt processing (sampler set-up
+ * included), one "decode" zone per generation step (sampling, detokenizing, the
+ * callback and the forward pass of the token), a "sample" zone inside each; the
+ * model's own phase zones nest inside these. Decode tokens count generated
+ * tokens: the last step's token, whose forward pass is left to the next
+ * request, is counted here. So the phases agree with the stats' promptMs /
+ * decodeMs and token counts. */
 hyperion_status hy_generate(hy_session *s, const int32_t *prompt, uint32_t n_prompt, const hy_generate_params *p,
                             const atomic_int *abort_flag, hy_generate_emit_fn emit, void *user,
                             hy_generate_stats *stats);

@@ -29,7 +29,7 @@ static hy_llama_model *load_stories(void) {
 static float *run(hy_llama_model *m, int threads, uint32_t n_batch, uint32_t kv_type, const int32_t *tokens, uint32_t n) {
     hy_threadpool *pool = NULL;
     hy_llama_context *ctx = NULL;
-    hy_llama_context_params cp = { 128, n_batch, kv_type };
+    hy_llama_context_params cp = { 128, n_batch, kv_type, 0 };
     float *logits = malloc((size_t)n * m->hp.n_vocab * sizeof(float));
     if (hy_threadpool_create(threads, &pool) || hy_llama_context_create(m, &cp, &ctx) ||
         hy_llama_decode(ctx, pool, tokens, n, logits, 1, NULL)) {
@@ -95,7 +95,7 @@ HY_TEST(llama_rejects_bad_ids_and_full_context) {
     if (!m) return;
     hy_threadpool *pool = NULL;
     hy_llama_context *ctx = NULL;
-    hy_llama_context_params cp = { 8, 4, 0 };
+    hy_llama_context_params cp = { 8, 4, 0, 0 };
     HY_REQUIRE(hy_threadpool_create(1, &pool) == HYPERION_OK);
     HY_REQUIRE(hy_llama_context_create(m, &cp, &ctx) == HYPERION_OK);
     float *logits = malloc(m->hp.n_vocab * sizeof(float));

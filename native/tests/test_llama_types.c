@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "kernels/types.h"
+#include "kernels/matmul.h"
 #include "model/model_maker.h"
 
 static const char *const types[] = { "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m", "q5_k_m" };
@@ -48,7 +49,7 @@ static void check_type(int index) {
         for (int threads = 1; threads <= 2; threads++) {
             hy_threadpool *pool = NULL;
             hy_llama_context *ctx = NULL;
-            hy_llama_context_params cp = { 64, 16, index == 0 ? HY_TYPE_F32 : HY_TYPE_F16 };
+            hy_llama_context_params cp = { 64, 16, index == 0 ? HY_TYPE_F32 : HY_TYPE_F16, 0 };
             HY_REQUIRE(hy_threadpool_create(threads, &pool) == HYPERION_OK);
             HY_REQUIRE(hy_llama_context_create(m, &cp, &ctx) == HYPERION_OK);
             HY_REQUIRE(hy_llama_decode(ctx, pool, tokens, n, got, 1, NULL) == HYPERION_OK);
@@ -91,7 +92,7 @@ HY_TEST(llama_simd_matches_scalar_graph) {
         HY_REQUIRE(hyperionEnableSIMD("all", pass == 0 ? 0 : 1) == HYPERION_OK);
         hy_threadpool *pool = NULL;
         hy_llama_context *ctx = NULL;
-        hy_llama_context_params cp = { 16, 4, 0 };
+        hy_llama_context_params cp = { 16, 4, 0, 0 };
         HY_REQUIRE(hy_threadpool_create(2, &pool) == HYPERION_OK);
         HY_REQUIRE(hy_llama_context_create(m, &cp, &ctx) == HYPERION_OK);
         HY_REQUIRE(hy_llama_decode(ctx, pool, tokens, 7, pass == 0 ? a : b, 1, NULL) == HYPERION_OK);
@@ -103,6 +104,67 @@ HY_TEST(llama_simd_matches_scalar_graph) {
     double err = hy_test_rel_l2(b, a, 7 * nv);
     printf("    SIMD vs scalar graph rel L2 %.3g\n", err);
     HY_CHECK(err < 1e-4);
+    free(a);
+    free(b);
+    hy_llama_model_free(m);
+}
+
+/* Prompt processing keeps its matmul scratch per pool thread in the context:
+ * a prefill of several chunks makes no HYPERION_TAG_SCRATCH allocation (the
+ * kernels' own per-call block would make one per product and thread), and the
+ * logits equal those of a context that grew its scratch at the first decode. */
+static uint64_t scratch_allocations(void) {
+    hyperion_memory_debug_info info;
+    hyperionGetMemoryDebugInfo(&info);
+    return info.tags[HYPERION_TAG_SCRATCH].total_allocations;
+}
+
+HY_TEST(llama_prefill_allocates_no_matmul_scratch) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/tiny-scratch.gguf", hy_test_tmpdir());
+    hy_make_model_params p;
+    memset(&p, 0, sizeof p);
+    p.shape_name = "tiny";
+    p.type_name = "q4_0";
+    p.seed = 11;
+    HY_REQUIRE(hy_make_model(&p, path) == HYPERION_OK);
+    hy_llama_model *m = NULL;
+    HY_REQUIRE(hy_llama_model_load(path, &m) == HYPERION_OK);
+    /* the kernels in use want scratch for these products (else there is nothing to check) */
+    HY_CHECK(hy_matmul_scratch_bytes(m->w.layers[0].t[HY_L_ATTN_Q], 8) > 0);
+    size_t nv = m->hp.n_vocab;
+    enum { N = 40 };   /* 5 chunks of 8 */
+    int32_t tokens[N];
+    for (int i = 0; i < N; i++) tokens[i] = (int32_t)((i * 7919 + 13) % nv);
+    float *a = malloc(nv * sizeof(float)), *b = malloc(nv * sizeof(float));
+    hy_threadpool *pool = NULL;
+    HY_REQUIRE(hy_threadpool_create(2, &pool) == HYPERION_OK);
+
+    /* scratch made at create for the pool's threads: the decode allocates none */
+    hy_llama_context *ctx = NULL;
+    hy_llama_context_params cp = { 64, 8, 0, (uint32_t)hy_threadpool_size(pool) };
+    uint64_t before_create = scratch_allocations();
+    HY_REQUIRE(hy_llama_context_create(m, &cp, &ctx) == HYPERION_OK);
+    HY_CHECK(scratch_allocations() - before_create <= 1);    /* one block for every thread */
+    uint64_t before = scratch_allocations();
+    HY_REQUIRE(hy_llama_decode(ctx, pool, tokens, N, a, 0, NULL) == HYPERION_OK);
+    HY_CHECK_INT((int)(scratch_allocations() - before), 0);
+    hy_llama_context_free(ctx);
+
+    /* made at the first decode (n_threads 0): one block, then none for the next prompt */
+    hy_llama_context_params lazy = { 64, 8, 0, 0 };
+    HY_REQUIRE(hy_llama_context_create(m, &lazy, &ctx) == HYPERION_OK);
+    before = scratch_allocations();
+    HY_REQUIRE(hy_llama_decode(ctx, pool, tokens, N, b, 0, NULL) == HYPERION_OK);
+    HY_CHECK(scratch_allocations() - before <= 1);
+    hy_llama_context_truncate(ctx, 0);
+    before = scratch_allocations();
+    HY_REQUIRE(hy_llama_decode(ctx, pool, tokens, N, b, 0, NULL) == HYPERION_OK);
+    HY_CHECK_INT((int)(scratch_allocations() - before), 0);
+    HY_CHECK(hy_test_rel_l2(a, b, nv) < 1e-6);
+    hy_llama_context_free(ctx);
+
+    hy_threadpool_free(pool);
     free(a);
     free(b);
     hy_llama_model_free(m);
