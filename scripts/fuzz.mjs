@@ -125,7 +125,7 @@ function fuzzNative(name, t, secs) {
       // a status line about every 30 s, and anything that looks like trouble
       for (const line of text.split('\n')) {
         if (/==\d+==\s*ERROR|invariant broken|SUMMARY:|Test unit written|deadly signal|LeakSanitizer|ALARM|out-of-memory/.test(line)) console.log(line);
-        else if (/^#\d+\s+(pulse|NEW|REDUCE)/.test(line) && Date.now() - lastPulse > 30_000) {
+        else if (/^#\d+\s+(pulse|NEW|REDUCE).*exec\/s/.test(line) && Date.now() - lastPulse > 30_000) {
           lastPulse = Date.now();
           console.log(line);
         }

@@ -8,6 +8,8 @@
  * copying libFuzzer's crash-* file there; `npm run fuzz -- <target> <s>` tells
  * you to when it finds one. The tokenizer ones need ../shared/vocab (skipped
  * with a message when absent, as the other shared-vocabulary tests are).
+ * The misaligned-array reproducer only fails where UBSan checks alignment
+ * (the ASan + UBSan build), under the guard-page pass.
  */
 #include "harness.h"
 
@@ -23,6 +25,7 @@
 #include "../fuzz/sampler_input.h"
 #include "../fuzz/stop_input.h"
 #include "../fuzz/tokenizer_input.h"
+#include "hyperion_memory.h"
 #include "sampling/sampler.h"
 
 typedef const char *(*checker)(const uint8_t *data, size_t size);
@@ -45,7 +48,7 @@ static unsigned char *read_all(const char *path, size_t *size) {
 }
 
 /* Run every file of test/regressions/<target> through check; returns how many. */
-static int replay(const char *target, checker check) {
+static int replay_once(const char *target, checker check) {
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/test/regressions/%s", hy_fuzz_source_root(), target);
     DIR *d = opendir(dir);
@@ -75,6 +78,29 @@ static int replay(const char *target, checker check) {
     }
     closedir(d);
     return count;
+}
+
+/* Each reproducer runs twice: as the pool normally serves blocks, then with
+ * every block on its own guard pages (end-aligned: a read or write one byte
+ * past a block faults, and a block's start alignment follows from its size,
+ * which is how a misaligned-array bug was found). The memory settings in
+ * force before are restored after. */
+static int replay(const char *target, checker check) {
+    int n = replay_once(target, check);
+    hyperion_memory_config saved, guarded;
+    hyperionGetMemoryConfig(&saved);
+    guarded = saved;
+    guarded.guard_mode = HYPERION_GUARD_ALL;
+    guarded.guard_min_size = 0;
+    guarded.guard_alignment = 1;
+    guarded.guard_underflow = 0;
+    if (hyperionInitMemory(&guarded) != HYPERION_OK) {
+        hy_test_fail(__FILE__, __LINE__, "guard mode: %s", hyperionGetLastError()->message);
+        return n;
+    }
+    replay_once(target, check);
+    if (hyperionInitMemory(&saved) != HYPERION_OK) hy_test_fail(__FILE__, __LINE__, "restoring the memory settings failed");
+    return n;
 }
 
 HY_TEST(fuzz_regressions_gguf) {
