@@ -23,8 +23,9 @@
 #include "hyperion.h"
 
 /* Configure the memory debugger for fuzzing (canaries on every pooled block;
- * guard pages on every block when $HYPERION_FUZZ_GUARD=1) and silence the
- * log unless $HYPERION_FUZZ_LOG is set. Idempotent. */
+ * with $HYPERION_FUZZ_GUARD=1, as scripts/fuzz.mjs sets by default, every block
+ * on its own guard pages instead) and silence the log unless $HYPERION_FUZZ_LOG
+ * is set. Idempotent. */
 void hy_fuzz_setup(void);
 
 /* Pool state before an input. */

@@ -5,9 +5,13 @@
 //
 //   targets: gguf, gguf-struct, tokenizer, sampler, stop (libFuzzer, fuzz/*.c)
 //            chat-template (a JavaScript loop, fuzz/chat-template.mjs)
-//   options: --guard        guard pages on every pooled block (slower; catches
-//                           reads one byte past a block, which canaries cannot)
+//   options: --canaries     serve blocks from the pool with canaries instead of
+//                           the default guard pages (every block of the runtime's
+//                           allocator on its own pages, end-aligned, so a read or
+//                           write one byte past it faults; about as fast here);
+//                           canaries also see writes just before a block
 //            --fresh        start from the seeds only (forget build-fuzz/corpus/<target>)
+//            --no-build     use the binaries and seeds as they are (parallel runs)
 //            --seed N       chat-template: the random seed
 //
 // The corpus a run grows is kept in build-fuzz/corpus/<target> and reused by
@@ -43,7 +47,7 @@ const [targetName, secondsText] = positional;
 
 function usage(message) {
   if (message) console.error(`fuzz: ${message}`);
-  console.error(`usage: npm run fuzz -- <${Object.keys(TARGETS).join('|')}|all> <seconds> [--guard] [--fresh] [--seed N] [-- libFuzzer args]`);
+  console.error(`usage: npm run fuzz -- <${Object.keys(TARGETS).join('|')}|all> <seconds> [--canaries] [--fresh] [--no-build] [--seed N] [-- libFuzzer args]`);
   process.exit(2);
 }
 
@@ -108,9 +112,9 @@ function fuzzNative(name, t, secs) {
     HYPERION_SHARED_DIR: sharedDir,
     ASAN_OPTIONS: ['detect_leaks=1', 'allocator_may_return_null=1', process.env.ASAN_OPTIONS].filter(Boolean).join(':'),
     UBSAN_OPTIONS: ['print_stacktrace=1', 'halt_on_error=1', process.env.UBSAN_OPTIONS].filter(Boolean).join(':'),
-    ...(flag('--guard') ? { HYPERION_FUZZ_GUARD: '1' } : {}),
+    HYPERION_FUZZ_GUARD: flag('--canaries') ? '0' : '1',
   };
-  console.log(`\n=== fuzz ${name}: ${secs} s${flag('--guard') ? ' (guard pages)' : ''}; log in ${path.relative(root, logFile)}`);
+  console.log(`\n=== fuzz ${name}: ${secs} s, ${flag('--canaries') ? 'pooled blocks with canaries' : 'guard pages on every block'}; log in ${path.relative(root, logFile)}`);
   const before = new Set(fs.readdirSync(artifacts));
   return new Promise((resolve) => {
     const child = spawn(path.join(buildDir, t.binary), fuzzArgs, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -169,7 +173,7 @@ function fuzzJs(name, t, secs) {
 async function main() {
   const names = targetName === 'all' ? Object.keys(TARGETS) : [targetName];
   const native = names.filter((n) => TARGETS[n].binary && (!TARGETS[n].needsVocab || haveVocab));
-  if (native.length) build(native.map((n) => TARGETS[n].binary));
+  if (native.length && !flag('--no-build')) build(native.map((n) => TARGETS[n].binary));
   const results = [];
   for (const n of names) {
     const t = TARGETS[n];
