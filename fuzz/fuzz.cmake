@@ -5,6 +5,7 @@
 set(HYPERION_FUZZ_DIR "${CMAKE_CURRENT_SOURCE_DIR}/fuzz")
 set(HYPERION_FUZZ_COMMON
   "${HYPERION_FUZZ_DIR}/fuzz_common.c"
+  "${HYPERION_FUZZ_DIR}/json_check.c"
   "${HYPERION_FUZZ_DIR}/vocab_spec.c")
 
 function(hyperion_fuzz_target name)
@@ -20,6 +21,9 @@ hyperion_fuzz_target(gguf "${HYPERION_FUZZ_DIR}/fuzz_gguf.c" "${HYPERION_FUZZ_DI
 hyperion_fuzz_target(gguf_struct "${HYPERION_FUZZ_DIR}/fuzz_gguf.c" "${HYPERION_FUZZ_DIR}/gguf_input.c"
                      "${HYPERION_FUZZ_DIR}/gguf_layout.c" "${HYPERION_FUZZ_DIR}/gguf_mutator.c")
 target_compile_definitions(fuzz_gguf_struct PRIVATE HY_FUZZ_STRUCTURED=1)
+hyperion_fuzz_target(gguf_reports "${HYPERION_FUZZ_DIR}/fuzz_gguf.c" "${HYPERION_FUZZ_DIR}/gguf_input.c"
+                     "${HYPERION_FUZZ_DIR}/gguf_layout.c" "${HYPERION_FUZZ_DIR}/gguf_mutator.c")
+target_compile_definitions(fuzz_gguf_reports PRIVATE HY_FUZZ_STRUCTURED=1 HY_FUZZ_REPORTS=1)
 hyperion_fuzz_target(tokenizer "${HYPERION_FUZZ_DIR}/fuzz_tokenizer.c" "${HYPERION_FUZZ_DIR}/tokenizer_input.c")
 hyperion_fuzz_target(sampler "${HYPERION_FUZZ_DIR}/fuzz_sampler.c" "${HYPERION_FUZZ_DIR}/sampler_input.c")
 hyperion_fuzz_target(stop "${HYPERION_FUZZ_DIR}/fuzz_stop.c" "${HYPERION_FUZZ_DIR}/stop_input.c")

@@ -1,7 +1,8 @@
 /*
- * fuzz_gguf.c — libFuzzer entry for whole GGUF files (targets "gguf" and,
- * built with HY_FUZZ_STRUCTURED, "gguf-struct", which adds the structure-aware
- * mutator of gguf_mutator.c). The checks are in gguf_input.c.
+ * fuzz_gguf.c — libFuzzer entry for whole GGUF files: target "gguf"; built
+ * with HY_FUZZ_STRUCTURED, "gguf-struct", which adds the structure-aware
+ * mutator of gguf_mutator.c; with HY_FUZZ_REPORTS as well, "gguf-reports",
+ * which also checks the verify/info reports. The checks are in gguf_input.c.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +18,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+#ifdef HY_FUZZ_REPORTS
+    const char *why = hy_fuzz_gguf_reports_one(data, size);
+#else
     const char *why = hy_fuzz_gguf_one(data, size);
+#endif
     if (why) hy_fuzz_die("gguf", why);
     return 0;
 }

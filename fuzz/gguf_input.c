@@ -12,6 +12,12 @@
  *    divisor, head counts that divide, shapes that multiply without overflow);
  *  - bound weights have the shapes the hyperparameters imply;
  *  - nothing stays allocated afterwards.
+ * And in the reports checker (target gguf-reports; the report calls open the
+ * file three more times, so they have a target of their own to keep the
+ * reader's fast): hyperionVerifyModel and hyperionGetModelInfo, the APIs meant
+ * for bad files, run on the same bytes through a memfd, succeed with one valid
+ * JSON object each (strict grammar, valid UTF-8, no NaN), and verify's "ok"
+ * agrees with the reader + hyperparameters + binding above.
  */
 #include "gguf_input.h"
 
@@ -20,8 +26,16 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "hyperion_memory.h"
+#include "hyperion_model.h"
+#include "json_check.h"
 #include "model/gguf.h"
 #include "model/llama_hparams.h"
+
+#ifdef __linux__
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 static const char *walk_views(const hy_gguf *g, const uint8_t *lo, size_t size) {
     const uint8_t *hi = lo + size;
@@ -115,7 +129,8 @@ static const char *check_weights(const hy_llama_hparams *hp, const hy_llama_weig
     return NULL;
 }
 
-static const char *check_opened(const hy_gguf *g, const uint8_t *data, size_t size) {
+/* *loadable: the file would load (strict open, tensors, hyperparameters, binding). */
+static const char *check_opened(const hy_gguf *g, const uint8_t *data, size_t size, int *loadable) {
     const char *why = walk_views(g, data, size);
     if (why) return why;
     hy_llama_hparams hp;
@@ -130,6 +145,7 @@ static const char *check_opened(const hy_gguf *g, const uint8_t *data, size_t si
     if (s == HYPERION_OK) {
         why = check_weights(&hp, &w);
         hy_llama_weights_free(&w);
+        *loadable = hy_gguf_tensor_count(g) > 0;
     }
     if (!why) {
         /* check-only binding must agree */
@@ -139,9 +155,66 @@ static const char *check_opened(const hy_gguf *g, const uint8_t *data, size_t si
     return why;
 }
 
-const char *hy_fuzz_gguf_one(const uint8_t *data, size_t size) {
-    hy_fuzz_mark mark;
-    hy_fuzz_mark_take(&mark);
+/* ------------------------------------------------ verify / info reports */
+
+/* The input as a file: a memfd (no disk), rewritten for each input. NULL
+ * path when the system has no memfd (the report checks are then skipped). */
+static const char *input_as_file(const uint8_t *data, size_t size) {
+#ifdef __linux__
+    static int fd = -1;
+    static char path[64];
+    if (fd < 0) {
+        fd = memfd_create("hyperion-fuzz-gguf", MFD_CLOEXEC);
+        if (fd < 0) return NULL;
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    }
+    if (ftruncate(fd, 0) != 0) return NULL;
+    for (size_t done = 0; done < size;) {
+        ssize_t n = pwrite(fd, data + done, size - done, (off_t)done);
+        if (n <= 0) return NULL;
+        done += (size_t)n;
+    }
+    return path;
+#else
+    (void)data;
+    (void)size;
+    return NULL;
+#endif
+}
+
+static const char *check_json_report(hyperion_status s, char *json, const char *what) {
+    static _Thread_local char msg[200];
+    const char *why = HY_FUZZ_ALLOWED(s, HYPERION_MEMORY_LIMIT, HYPERION_OUT_OF_MEMORY);
+    if (why || s != HYPERION_OK) return why;
+    if (!json) return "a report call succeeded without a report";
+    const char *bad = hy_fuzz_json_check(json, strlen(json));
+    if (bad) {
+        snprintf(msg, sizeof msg, "%s wrote invalid JSON: %s", what, bad);
+        return msg;
+    }
+    return NULL;
+}
+
+static const char *check_reports(const uint8_t *data, size_t size, int loadable) {
+    const char *path = input_as_file(data, size);
+    if (!path) return NULL;
+    char *json = NULL;
+    const char *why = check_json_report(hyperionVerifyModel(path, &json), json, "hyperionVerifyModel");
+    if (!why && json) {
+        int ok = strstr(json, "\"ok\":true") != NULL;
+        if (ok != loadable) why = loadable ? "verify reports problems in a file that loads" : "verify says ok for a file that does not load";
+    }
+    hyperionFree(json);
+    for (uint32_t ctx = 0; ctx <= 64 && !why; ctx += 64) {   /* the trained context, and a small one */
+        json = NULL;
+        why = check_json_report(hyperionGetModelInfo(path, ctx, &json), json, "hyperionGetModelInfo");
+        hyperionFree(json);
+    }
+    return why;
+}
+
+/* The reader checks; *loadable: the file would load. */
+static const char *reader_checks(const uint8_t *data, size_t size, int *loadable) {
     const char *why = NULL;
     /* strict first, then (for unsupported tensor types) as verifyModel/getModelInfo open files */
     for (uint32_t flags = 0; flags <= HY_GGUF_ALLOW_UNSUPPORTED_TYPES && !why; flags += HY_GGUF_ALLOW_UNSUPPORTED_TYPES) {
@@ -157,10 +230,28 @@ const char *hy_fuzz_gguf_one(const uint8_t *data, size_t size) {
         if (hy_gguf_file_size(g) != size) why = "file_size differs from the bytes given";
         /* a file without tensors may end before the padding its data section would start after */
         if (!why && hy_gguf_tensor_count(g) && hy_gguf_data_offset(g) > size) why = "the data section starts past the end";
-        if (!why) why = check_opened(g, data, size);
+        if (!why) why = check_opened(g, data, size, flags == 0 ? loadable : &(int){ 0 });
         hy_gguf_close(g);
         break;
     }
+    return why;
+}
+
+const char *hy_fuzz_gguf_one(const uint8_t *data, size_t size) {
+    hy_fuzz_mark mark;
+    hy_fuzz_mark_take(&mark);
+    int loadable = 0;
+    const char *why = reader_checks(data, size, &loadable);
+    if (!why) why = hy_fuzz_mark_check(&mark);
+    return why;
+}
+
+const char *hy_fuzz_gguf_reports_one(const uint8_t *data, size_t size) {
+    hy_fuzz_mark mark;
+    hy_fuzz_mark_take(&mark);
+    int loadable = 0;
+    const char *why = reader_checks(data, size, &loadable);
+    if (!why) why = check_reports(data, size, loadable);
     if (!why) why = hy_fuzz_mark_check(&mark);
     return why;
 }

@@ -3,7 +3,7 @@
 // seed corpora, runs one target for the time given and prints executions per
 // second and the corpus size. `all` runs every target for <seconds> each (CI).
 //
-//   targets: gguf, gguf-struct, tokenizer, sampler, stop (libFuzzer, fuzz/*.c)
+//   targets: gguf, gguf-struct, gguf-reports, tokenizer, sampler, stop (libFuzzer, fuzz/*.c)
 //            chat-template (a JavaScript loop, fuzz/chat-template.mjs)
 //   options: --canaries     serve blocks from the pool with canaries instead of
 //                           the default guard pages (every block of the runtime's
@@ -30,6 +30,7 @@ const buildDir = path.join(root, 'build-fuzz');
 const TARGETS = {
   gguf: { binary: 'fuzz_gguf', seeds: 'gguf', dict: 'fuzz/gguf.dict' },
   'gguf-struct': { binary: 'fuzz_gguf_struct', seeds: 'gguf', dict: 'fuzz/gguf.dict' },
+  'gguf-reports': { binary: 'fuzz_gguf_reports', seeds: 'gguf', dict: 'fuzz/gguf.dict', regressions: 'gguf-reports' },
   tokenizer: { binary: 'fuzz_tokenizer', seeds: 'tokenizer', needsVocab: true },
   sampler: { binary: 'fuzz_sampler', seeds: 'sampler' },
   stop: { binary: 'fuzz_stop', seeds: 'stop' },
@@ -110,7 +111,9 @@ function fuzzNative(name, t, secs) {
   const env = {
     ...process.env,
     HYPERION_SHARED_DIR: sharedDir,
-    ASAN_OPTIONS: ['detect_leaks=1', 'allocator_may_return_null=1', process.env.ASAN_OPTIONS].filter(Boolean).join(':'),
+    // a 64 MiB quarantine (ASan's default is 256): RSS then stays near 100-450 MB
+    // instead of climbing with the number of executions on a shared machine
+    ASAN_OPTIONS: ['detect_leaks=1', 'allocator_may_return_null=1', 'quarantine_size_mb=64', process.env.ASAN_OPTIONS].filter(Boolean).join(':'),
     UBSAN_OPTIONS: ['print_stacktrace=1', 'halt_on_error=1', process.env.UBSAN_OPTIONS].filter(Boolean).join(':'),
     HYPERION_FUZZ_GUARD: flag('--canaries') ? '0' : '1',
   };
@@ -148,7 +151,7 @@ function fuzzNative(name, t, secs) {
       for (const f of found) {
         const p = path.join(artifacts, f);
         console.log(`  reproducer: ${path.relative(root, p)}\n    rerun:  HYPERION_SHARED_DIR=${sharedDir} ${path.relative(root, path.join(buildDir, t.binary))} ${path.relative(root, p)}` +
-          `\n    keep:   cp ${path.relative(root, p)} test/regressions/${t.seeds}/<what-it-broke>   (replayed by the native suite)`);
+          `\n    keep:   cp ${path.relative(root, p)} test/regressions/${t.regressions ?? t.seeds}/<what-it-broke>   (replayed by the native suite)`);
       }
       resolve({ name, ok, ...s, seconds: secs });
     });

@@ -3,10 +3,10 @@
  * with, replayed through the same checkers (fuzz/<target>_input.c) in the normal
  * suite, so a fixed bug stays fixed without a fuzzing run.
  *
- * Reproducers live in test/regressions/<target>/ (gguf, tokenizer, sampler,
- * stop), one raw input per file, named after what they broke. Add one by
- * copying libFuzzer's crash-* file there; `npm run fuzz -- <target> <s>` tells
- * you to when it finds one. The tokenizer ones need ../shared/vocab (skipped
+ * Reproducers live in test/regressions/<target>/ (gguf, gguf-reports,
+ * tokenizer, sampler, stop), one raw input per file, named after what they
+ * broke. Add one by copying libFuzzer's crash-* file there; `npm run fuzz --
+ * <target> <s>` tells you to when it finds one. The tokenizer ones need ../shared/vocab (skipped
  * with a message when absent, as the other shared-vocabulary tests are).
  * The misaligned-array reproducer only fails where UBSan checks alignment
  * (the ASan + UBSan build), under the guard-page pass.
@@ -106,6 +106,11 @@ static int replay(const char *target, checker check) {
 HY_TEST(fuzz_regressions_gguf) {
     int n = replay("gguf", hy_fuzz_gguf_one);
     printf("    %d gguf reproducer(s)\n", n);
+}
+
+HY_TEST(fuzz_regressions_gguf_reports) {
+    int n = replay("gguf-reports", hy_fuzz_gguf_reports_one);
+    printf("    %d gguf-reports reproducer(s)\n", n);
 }
 
 HY_TEST(fuzz_regressions_sampler) {
