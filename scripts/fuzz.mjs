@@ -85,7 +85,9 @@ function summarize(log) {
     const m = re.exec(log);
     return m ? Number(m[1]) : undefined;
   };
-  const done = /#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+) corp: (\d+)\/(\d+\w*)/.exec(log);
+  // the final line, or (a run stopped by a finding) the last status line
+  const status = [...log.matchAll(/#(\d+)\s+(?:DONE|pulse|NEW|REDUCE|INITED)\s+cov: (\d+) ft: (\d+) corp: (\d+)\/(\d+\w*)/g)];
+  const done = status.length ? status[status.length - 1] : null;
   return {
     execs: num(/stat::number_of_executed_units: (\d+)/) ?? (done ? Number(done[1]) : undefined),
     execsPerSec: num(/stat::average_exec_per_sec:\s+(\d+)/),
