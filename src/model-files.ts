@@ -96,3 +96,22 @@ export async function getModelInfo(path: string, options?: { contextSize?: numbe
   const json = (await native().modelInfo(checkPath(path), contextSize)) as string;
   return camelize(JSON.parse(json)) as ModelFileInfo;
 }
+
+export interface InspectReport {
+  path: string;
+  fileSize: number;
+  version: number;
+  alignment: number;
+  dataOffset: number;
+  metadata: Array<{ key: string; type: string; value?: unknown; elementType?: string; count?: number; head?: unknown[]; length?: number; truncated?: boolean }>;
+  tensors: Array<{ name: string; type: string; shape: number[]; bytes: number; offset: number }>;
+}
+
+/**
+ * Every metadata key and tensor of a GGUF file. Unlike verifyModel it rejects a
+ * file it cannot parse (HYPERION_IO, HYPERION_MODEL_INVALID naming field and offset).
+ */
+export async function inspectModel(path: string): Promise<InspectReport> {
+  const json = (await native().inspectModel(checkPath(path))) as string;
+  return JSON.parse(json) as InspectReport;
+}

@@ -4,6 +4,20 @@
 import { native } from './native';
 import { HyperionError, invalidArgument } from './errors';
 import { optionsObject, rejectUnknownKeys, optionalNumber, optionalBoolean } from './validate';
+import { Tokenizer, noVocabulary, type NativeTokenizer, type TokenizeOptions, type DetokenizeOptions } from './tokenizer';
+import { renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat';
+import type { GenerationOptions } from './generation-options';
+import {
+  Session,
+  GenerationStream,
+  resolvePrompt,
+  packOptions,
+  type NativeSession,
+  type SessionOptions,
+  type SessionOwner,
+  type GenerationResult,
+} from './session';
+import { parseModelLeakReport, type ModelLeakReport } from './memory';
 
 export interface LoadModelOptions {
   /** Worker threads for this model's pool (default: physical cores). */
@@ -32,7 +46,12 @@ export interface ModelInfo {
   tiedOutput: boolean;
   fileSize: number;
   threads: number;
+  /** Default context size of sessions. */
   contextSize: number;
+  /** Tokens per forward pass when processing a prompt. */
+  batchSize: number;
+  /** False for a file without tokenizer.ggml.tokens (tokenize and text prompts then fail). */
+  hasVocabulary: boolean;
   loadMs: number;
 }
 
@@ -45,10 +64,26 @@ interface NativeModel {
   info(): ModelInfo;
   evaluate(tokens: Int32Array, allLogits: boolean): Promise<Float32Array>;
   dispose(): void;
+  tokenizer(): NativeTokenizer | null;
+  createSession(contextSize: number): NativeSession;
+  leakReport(): Parameters<typeof parseModelLeakReport>[0];
+}
+
+let handleOf: (model: Model) => NativeModel | null;
+/** @internal the native handle behind a Model (test hooks) */
+export function nativeModelHandle(model: Model): NativeModel | null {
+  return handleOf(model);
 }
 
 export class Model {
   #native: NativeModel | null;
+  #tokenizer: Tokenizer | null;
+  #sessions = new Set<Session>();
+  #owner: SessionOwner;
+  #released: NativeModel | null = null;
+  static {
+    handleOf = (model) => model.#native;
+  }
   readonly info: Readonly<ModelInfo>;
   readonly path: string;
 
@@ -57,6 +92,86 @@ export class Model {
     this.#native = handle;
     this.path = path;
     this.info = Object.freeze(handle.info());
+    const tok = handle.tokenizer();
+    this.#tokenizer = tok ? new Tokenizer(tok) : null;
+    const sessions = this.#sessions;
+    const tokenizer = this.#tokenizer;
+    this.#owner = {
+      path,
+      vocabSize: this.info.vocabSize,
+      tokenizerOrNull: tokenizer,
+      forget: (s) => sessions.delete(s),
+    };
+  }
+
+  /** The model's tokenizer, or null when the file has no vocabulary. */
+  get tokenizer(): Tokenizer | null {
+    return this.#tokenizer;
+  }
+
+  #vocab(): Tokenizer {
+    this.#handle();
+    if (!this.#tokenizer) throw noVocabulary(this.path);
+    return this.#tokenizer;
+  }
+
+  /** Token ids of text (see Tokenizer.tokenize). HYPERION_MODEL_INVALID when the file has no vocabulary. */
+  tokenize(text: string, options?: TokenizeOptions): number[] {
+    return this.#vocab().tokenize(text, options);
+  }
+
+  /** The text of token ids (see Tokenizer.detokenize). */
+  detokenize(ids: ArrayLike<number>, options?: DetokenizeOptions): string {
+    return this.#vocab().detokenize(ids, options);
+  }
+
+  /**
+   * Render chat messages to a prompt with the file's tokenizer.chat_template,
+   * its BOS/EOS texts, or a built-in format (llama2, llama3, chatml, zephyr)
+   * chosen from its special tokens when it has none.
+   */
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): string {
+    this.#handle();
+    if (this.#tokenizer) return this.#tokenizer.applyChatTemplate(messages, options);
+    return renderChatTemplate({}, messages, options);
+  }
+
+  /**
+   * A session with its own KV cache (contextSize positions, default the
+   * model's). Sessions share the weights and may generate concurrently.
+   */
+  createSession(options?: SessionOptions): Session {
+    const handle = this.#handle();
+    const o = optionsObject(options, 'options');
+    rejectUnknownKeys(o, '', ['contextSize']);
+    const contextSize = optionalNumber(o.contextSize, 'contextSize', { min: 1, max: 1 << 24, integer: true }, 0);
+    const session = new Session(handle.createSession(contextSize), this.#owner);
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /**
+   * Generate from prompt on a temporary session (sized for the prompt and
+   * maxTokens, freed when the generation ends): an async iterator of pieces.
+   */
+  generate(prompt: string | ArrayLike<number>, options?: GenerationOptions): GenerationStream {
+    const handle = this.#handle();
+    const { packed, signal } = packOptions(options, this.info.vocabSize);
+    const ids = resolvePrompt(this.#owner, prompt);
+    const size = Math.max(1, Math.min(this.info.contextSize, ids.length + packed.maxTokens));
+    const session = new Session(handle.createSession(size), this.#owner);
+    this.#sessions.add(session);
+    try {
+      return session.start(ids, packed, signal, () => void session.dispose());
+    } catch (e) {
+      void session.dispose();
+      throw e;
+    }
+  }
+
+  /** Generate to the end on a temporary session; see Session.complete. */
+  async complete(prompt: string | ArrayLike<number>, options?: GenerationOptions): Promise<GenerationResult> {
+    return this.generate(prompt, options).collect();
   }
 
   /** True once dispose() was called. */
@@ -83,11 +198,28 @@ export class Model {
     return this.#handle().evaluate(ids, all);
   }
 
-  /** Release the native model; requests in flight finish first. Idempotent. */
+  /**
+   * Release the native model: its sessions are disposed first (a generation in
+   * progress rejects with HYPERION_DISPOSED); evaluate() calls in flight
+   * finish. Idempotent.
+   */
   async dispose(): Promise<void> {
     const h = this.#native;
     this.#native = null;
+    await Promise.all([...this.#sessions].map((s) => s.dispose()));
+    this.#tokenizer?.dispose();
+    if (h) this.#released = h;
     h?.dispose();
+  }
+
+  /**
+   * The leak check made when the native model was freed (at dispose, or when
+   * the last request in flight finished): the pool blocks still charged to
+   * the model, with their stacks when tracking was on (`blocks: 0` when clean).
+   * A leak is also logged as a warning in the 'memory' category. null until then.
+   */
+  get lastLeakReport(): ModelLeakReport | null {
+    return parseModelLeakReport(this.#released?.leakReport() ?? null);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -63,6 +63,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterMemory(env, exports);
   RegisterModel(env, exports);
   RegisterModelFiles(env, exports);
+  RegisterMaker(env, exports);
+  RegisterBench(env, exports);
+  RegisterTokenizer(env, exports);
+  RegisterSession(env, exports);
+  RegisterProfiler(env, exports);
   RegisterTesting(env, exports);
   return exports;
 }

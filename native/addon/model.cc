@@ -2,9 +2,12 @@
 // threads of their own (AsyncJob); the JS object holds a counted reference to
 // the native model, never a raw pointer JS could see.
 #include "addon.h"
+#include "addon_objects.h"
 #include "async_job.h"
 
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -14,22 +17,73 @@ extern "C" {
 #include "runtime/model.h"
 }
 
-class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
+// What the leak check at the model's last release found (memory.cc's
+// debugger, runtime/model.c's budget). Shared with the C observer, which may
+// run on another thread after the JS object is gone.
+struct ModelLeakBox {
+  std::mutex lock;
+  bool released = false;
+  std::string name, text, json;
+  uint64_t bytes = 0, blocks = 0, tracked = 0;
+};
+
+static void OnModelReleased(const hy_model_leak_report *r, void *user) {
+  auto *holder = static_cast<std::shared_ptr<ModelLeakBox> *>(user);
+  {
+    std::lock_guard<std::mutex> hold((*holder)->lock);
+    ModelLeakBox &b = **holder;
+    b.released = true;
+    b.name = r->name ? r->name : "";
+    b.bytes = r->bytes;
+    b.blocks = r->blocks;
+    b.tracked = r->tracked;
+    b.text = r->text ? r->text : "";
+    b.json = r->json ? r->json : "";
+  }
+  delete holder;
+}
+
+class ModelHandle : public Napi::ObjectWrap<ModelHandle>, public NativeResource {
  public:
   static Napi::Function Define(Napi::Env env);
-  ModelHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ModelHandle>(info) {}
-  ~ModelHandle() override {
-    if (model_) hy_model_dispose(model_);  // garbage-collected without dispose()
+  ModelHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ModelHandle>(info), env_(info.Env()) {}
+  ~ModelHandle() override { Release(); }  // garbage-collected without dispose()
+  void Adopt(hy_model *model) {
+    model_ = model;
+    hy_model_set_release_observer(model, OnModelReleased, new std::shared_ptr<ModelLeakBox>(leaks_));
+    TrackResource(env_, this);
+    NoteExternalMemory(env_);
   }
-  void Adopt(hy_model *model) { model_ = model; }
   hy_model *model() const { return model_; }
+  void ReleaseAtExit() override {
+    if (model_) hy_model_dispose(model_);
+    model_ = nullptr;
+  }
+  uint64_t NativeBytes() const override { return model_ ? hy_model_memory_bytes(model_) : 0; }
 
  private:
+  void Release() {
+    if (!model_) return;
+    UntrackResource(env_, this);
+    hy_model_dispose(model_);  // requests in flight hold their own references
+    model_ = nullptr;
+  }
   Napi::Value Info(const Napi::CallbackInfo &info);
   Napi::Value Evaluate(const Napi::CallbackInfo &info);
   Napi::Value Dispose(const Napi::CallbackInfo &info);
+  Napi::Value Tokenizer(const Napi::CallbackInfo &info);
+  Napi::Value CreateSession(const Napi::CallbackInfo &info);
+  Napi::Value LeakReport(const Napi::CallbackInfo &info);
+  napi_env env_;
   hy_model *model_ = nullptr;
+  std::shared_ptr<ModelLeakBox> leaks_ = std::make_shared<ModelLeakBox>();
 };
+
+hy_model *NativeModelOf(Napi::Env env, Napi::Value value) {
+  Napi::Function ctor = GetAddonData(env)->model_ctor.Value();
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(ctor)) return nullptr;
+  return ModelHandle::Unwrap(value.As<Napi::Object>())->model();
+}
 
 // ---- loadModel(path, {threads, contextSize, batchSize}) ------------------------
 
@@ -98,6 +152,8 @@ Napi::Value ModelHandle::Info(const Napi::CallbackInfo &info) {
   o.Set("threads", hy_threadpool_size(model_->pool));
   o.Set("contextSize", model_->params.context_size);
   o.Set("loadMs", (double)model_->load_ns / 1e6);
+  o.Set("batchSize", hy_model_batch_size(model_));
+  o.Set("hasVocabulary", Napi::Boolean::New(env, model_->vocab != nullptr));
   // parameters and the tensor-type histogram
   double params = 0;
   Napi::Object types = Napi::Object::New(env);
@@ -132,6 +188,7 @@ class EvaluateJob : public AsyncJob {
     return hy_model_evaluate(model_, tokens_.data(), (uint32_t)tokens_.size(), all_ ? 1 : 0, logits_.data(), nullptr);
   }
   Napi::Value Result(Napi::Env env) override {
+    NoteExternalMemory(env);
     Napi::Float32Array out = Napi::Float32Array::New(env, logits_.size());
     std::memcpy(out.Data(), logits_.data(), logits_.size() * sizeof(float));
     return out;
@@ -158,17 +215,56 @@ Napi::Value ModelHandle::Evaluate(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo &info) {
-  if (model_) {
-    hy_model_dispose(model_);  // requests in flight hold their own references
-    model_ = nullptr;
-  }
+  Release();
+  NoteExternalMemory(info.Env());
   return info.Env().Undefined();
+}
+
+// ---- model.tokenizer() / model.createSession(contextSize) ----------------------
+
+static Napi::Value ModelDisposed(Napi::Env env) {
+  hy_error_raise(HYPERION_DISPOSED, __FILE__, __LINE__, "load the model again", nullptr, 0, "the model has been disposed");
+  return ThrowLastError(env);
+}
+
+// The model's tokenizer (a NativeTokenizer sharing its vocabulary), or null
+// for a file without one.
+Napi::Value ModelHandle::Tokenizer(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!model_ || model_->disposed.load()) return ModelDisposed(env);
+  if (!model_->vocab) return env.Null();
+  return NewTokenizerObject(env, model_->vocab);
+}
+
+Napi::Value ModelHandle::CreateSession(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!model_ || model_->disposed.load()) return ModelDisposed(env);
+  uint32_t context_size = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  return NewSessionObject(env, model_, context_size);
+}
+
+// null until the native model's last reference went, then what it left behind.
+Napi::Value ModelHandle::LeakReport(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> hold(leaks_->lock);
+  if (!leaks_->released) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", leaks_->name);
+  o.Set("bytes", (double)leaks_->bytes);
+  o.Set("blocks", (double)leaks_->blocks);
+  o.Set("trackedBlocks", (double)leaks_->tracked);
+  o.Set("text", leaks_->text);
+  o.Set("json", leaks_->json);
+  return o;
 }
 
 Napi::Function ModelHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeModel",
                      {InstanceMethod("info", &ModelHandle::Info), InstanceMethod("evaluate", &ModelHandle::Evaluate),
-                      InstanceMethod("dispose", &ModelHandle::Dispose)});
+                      InstanceMethod("dispose", &ModelHandle::Dispose),
+                      InstanceMethod("tokenizer", &ModelHandle::Tokenizer),
+                      InstanceMethod("createSession", &ModelHandle::CreateSession),
+                      InstanceMethod("leakReport", &ModelHandle::LeakReport)});
 }
 
 void RegisterModel(Napi::Env env, Napi::Object exports) {

@@ -67,7 +67,7 @@ const char *hyperionTagName(hyperion_mem_tag tag);
 
 /* Allocate size bytes aligned to 64 bytes. Returns NULL on failure with the
  * last error set: HYPERION_MEMORY_LIMIT when the pool's limit would be passed
- * (fields requested, in_use, limit, available, largest_free_block,
+ * (fields requested, inUse, limit, available, largestFreeBlock,
  * fragmentation, tag), HYPERION_OUT_OF_MEMORY when the system refused (or a
  * test injected the failure: field "injected" = 1), HYPERION_INVALID_ARGUMENT
  * for size 0 or a bad tag. The caller owns the block and releases it with
@@ -218,6 +218,14 @@ void hyperionGetMemoryBudgetUsage(const hy_mem_budget *budget, hyperion_memory_b
 /* Give up the handle. Blocks still charged to it stay charged (and keep it
  * alive internally) until they are freed. NULL is a no-op. */
 void hyperionReleaseMemoryBudget(hy_mem_budget *budget);
+
+/* Charge the calling thread's allocations that name no budget (hyperionAlloc,
+ * Calloc, AllocAligned, Realloc) to budget from now on; NULL ends it. Returns
+ * the previous one, so scopes nest: save it and put it back. Blocks tagged
+ * logging, profiler, binding or memory-debugger are never charged this way
+ * (they belong to the process, not to the owner at work). The caller keeps the
+ * budget's handle for as long as the scope lasts. */
+hy_mem_budget *hyperionSetThreadMemoryBudget(hy_mem_budget *budget);
 
 /* As hyperionAlloc / AllocAligned / Calloc, charged to budget (NULL = none).
  * Over the budget's limit: HYPERION_MEMORY_LIMIT with the budget's figures and

@@ -61,6 +61,15 @@ hyperion_status hyperionVerifyModel(const char *path, char **report_json);
  * Errors: as hyperionVerifyModel. */
 hyperion_status hyperionGetModelInfo(const char *path, uint32_t context_size, char **info_json);
 
+/* Everything the file holds, as JSON: path, fileSize, version, alignment,
+ * dataOffset, metadata [{key, type, value | elementType+count+head}] (strings
+ * cut at 256 bytes, arrays at their first 8 elements) and tensors [{name, type,
+ * shape, bytes, offset}]. Unlike verify/info it fails on a file it cannot
+ * parse (the reader's error: HYPERION_IO, HYPERION_MODEL_INVALID naming field
+ * and offset, HYPERION_MODEL_UNSUPPORTED). The caller frees *json with
+ * hyperionFree. */
+hyperion_status hyperionInspectModel(const char *path, char **json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -105,14 +105,20 @@ typedef void (*hy_matvec_fn)(const uint8_t *w, size_t row_bytes, int64_t n, cons
                              float *y, int64_t r0, int64_t r1);
 
 /* y[t * y_stride + r] = dot(row r of w, activation row t) for t < n_tokens and
- * r in [r0, r1). xq: n_tokens rows of xq_row_bytes bytes. */
+ * r in [r0, r1). xq: n_tokens rows of xq_row_bytes bytes. scratch: NULL, or at
+ * least matmul_scratch(wt, n, n_tokens) bytes of writable, 64-byte aligned
+ * memory the kernel may use while it runs; with NULL the kernel takes a path
+ * that needs none (slower). */
 typedef void (*hy_matmul_fn)(const uint8_t *w, size_t row_bytes, int64_t n, const void *xq,
                              size_t xq_row_bytes, int64_t n_tokens, float *y, int64_t y_stride,
-                             int64_t r0, int64_t r1);
+                             int64_t r0, int64_t r1, void *scratch);
 
 typedef struct hy_matmul_kernels {
     hy_matvec_fn matvec[HY_W_COUNT];
     hy_matmul_fn matmul[HY_W_COUNT];
+    /* scratch bytes matmul[wt] can use for rows of n elements and n_tokens
+     * tokens; 0 when it needs none */
+    size_t (*matmul_scratch)(int wt, int64_t n, int64_t n_tokens);
 } hy_matmul_kernels;
 
 extern const hy_matmul_kernels hy_matmul_kernels_scalar;

@@ -49,16 +49,42 @@ void hy_matvec(const hy_tensor *w, const void *xq, float *y, int64_t row_begin, 
     hy_matmul_table()->matvec[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, y, row_begin, row_end);
 }
 
-void hy_matmul(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y, int64_t n_tokens,
-               int64_t row_begin, int64_t row_end) {
+size_t hy_matmul_scratch_bytes(const hy_tensor *w, int64_t n_tokens) {
+    const int wt = w ? hy_wtype_of(w->type) : -1;
+    if (wt < 0 || n_tokens < 2) return 0;
+    return hy_matmul_table()->matmul_scratch(wt, (int64_t)w->ne[0], n_tokens);
+}
+
+static void matmul_run(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y, int64_t n_tokens,
+                       int64_t row_begin, int64_t row_end, int own_scratch, void *scratch, size_t scratch_bytes) {
     const int wt = usable(w, row_begin, row_end);
     if (wt < 0 || !xq || !y || n_tokens < 1 || xq_row_bytes < hy_activation_row_bytes(w->type, (int64_t)w->ne[0]))
         return;
     const hy_matmul_kernels *k = hy_matmul_table();
-    const int64_t n_out = (int64_t)hy_tensor_rows(w);
-    if (n_tokens == 1)
-        k->matvec[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, y, row_begin, row_end);
-    else
-        k->matmul[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, xq_row_bytes, n_tokens, y, n_out,
-                      row_begin, row_end);
+    const int64_t n_out = (int64_t)hy_tensor_rows(w), n = (int64_t)w->ne[0];
+    if (n_tokens == 1) {
+        k->matvec[wt](w->data, (size_t)w->row_bytes, n, xq, y, row_begin, row_end);
+        return;
+    }
+    const size_t want = k->matmul_scratch(wt, n, n_tokens);
+    if (own_scratch) {
+        /* when the pool refuses the block, the kernel computes the same
+         * products on its slower path without scratch */
+        scratch = want ? hyperionAlloc(want, HYPERION_TAG_SCRATCH) : NULL;
+    } else if (!scratch || scratch_bytes < want || ((uintptr_t)scratch & 63)) {
+        scratch = NULL;
+    }
+    k->matmul[wt](w->data, (size_t)w->row_bytes, n, xq, xq_row_bytes, n_tokens, y, n_out, row_begin, row_end,
+                  want ? scratch : NULL);
+    if (own_scratch) hyperionFree(scratch);
+}
+
+void hy_matmul(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y, int64_t n_tokens,
+               int64_t row_begin, int64_t row_end) {
+    matmul_run(w, xq, xq_row_bytes, y, n_tokens, row_begin, row_end, 1, NULL, 0);
+}
+
+void hy_matmul_with_scratch(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y, int64_t n_tokens,
+                            int64_t row_begin, int64_t row_end, void *scratch, size_t scratch_bytes) {
+    matmul_run(w, xq, xq_row_bytes, y, n_tokens, row_begin, row_end, 0, scratch, scratch_bytes);
 }

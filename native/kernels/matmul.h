@@ -5,8 +5,15 @@
  * Threading is the caller's: each call computes a range of output rows
  * [row_begin, row_end), so a thread pool splits rows (or tiles) between its
  * threads and calls these concurrently on disjoint ranges. The kernels keep no
- * state and allocate nothing; they read the weights in place (the GGUF
- * mapping).
+ * state and read the weights in place (the GGUF mapping). hy_matvec allocates
+ * nothing. hy_matmul needs scratch memory for its register tiles: per-token
+ * activation data (16 bytes per token, up to 256 tokens, and sub-block of 32
+ * or 16 elements) plus the decoded weight tile (~50-130 KiB); hy_matmul takes
+ * it from the pool per call (HYPERION_TAG_SCRATCH) and frees it before
+ * returning, hy_matmul_with_scratch takes it from the caller (a pool thread
+ * can keep one block, sized with hy_matmul_scratch_bytes). When the pool
+ * refuses the block (memory limit), the same products are computed on a
+ * slower path and the refusal stays in the last-error record.
  *
  * Weights: w from model/tensor.h, ne[0] = n_in elements per row, rows =
  * hy_tensor_rows(w) outputs, row_bytes apart, of a type with kernels (F32,
@@ -46,10 +53,23 @@ void hy_matvec(const hy_tensor *w, const void *xq, float *y, int64_t row_begin, 
 /* Prompt processing: y[t * n_out + r] = dot(row r of w, activation row t) for
  * t < n_tokens and r in [row_begin, row_end), n_out = hy_tensor_rows(w).
  * xq: n_tokens activation rows, xq_row_bytes apart (>= the row size);
- * y: [n_tokens, n_out]. Register tiles: 16 (AVX-512) or 8 (AVX2) weight rows
- * by several tokens, weight blocks decoded once per tile and reused across
- * tokens. Nothing is written for unsupported w, a bad range or n_tokens < 1. */
+ * y: [n_tokens, n_out]. Quantized weights: register tiles of 16 (AVX-512) or
+ * 8 (AVX2) weight rows by 8 / 4 tokens; each group of rows is decoded once
+ * per call (per 256 tokens) into a cache-resident tile that every token then
+ * streams past (see kernels/x86/tile_impl.h). n_tokens == 1 is hy_matvec.
+ * Nothing is written for unsupported w, a bad range or n_tokens < 1. */
 void hy_matmul(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y, int64_t n_tokens,
                int64_t row_begin, int64_t row_end);
+
+/* The scratch bytes hy_matmul_with_scratch can use for w and n_tokens with the
+ * kernels in use now (0 when it needs none, e.g. n_tokens < 4). */
+size_t hy_matmul_scratch_bytes(const hy_tensor *w, int64_t n_tokens);
+
+/* hy_matmul with scratch memory from the caller (a thread pool can keep one
+ * block per thread): scratch NULL or scratch_bytes >= hy_matmul_scratch_bytes
+ * (64-byte aligned), used only during the call; allocates nothing. With too
+ * little scratch the products are computed on the slower path. */
+void hy_matmul_with_scratch(const hy_tensor *w, const void *xq, size_t xq_row_bytes, float *y, int64_t n_tokens,
+                            int64_t row_begin, int64_t row_end, void *scratch, size_t scratch_bytes);
 
 #endif

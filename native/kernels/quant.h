@@ -130,8 +130,10 @@ size_t hy_activation_row_bytes(uint32_t weight_type, int64_t n);
  * hy_activation_type(weight_type) (xq: hy_activation_row_bytes bytes; for float
  * weights a copy of x). Q8_0: d = amax/127 (stored as f16), q = round-half-even
  * (x * 127/amax); Q8_K: as ggml's reference (scale -127/max of the largest
- * magnitude, q clamped to 127, bsums). SIMD through the "quant" kernel group;
- * every version writes the same bytes. Errors: HYPERION_INVALID_ARGUMENT for
+ * magnitude, q clamped to 127, bsums). A block whose largest magnitude is 0,
+ * NaN, or so small that the scale overflows (below ~3.7e-37) becomes all
+ * zeros. SIMD through the "quant" kernel group; for finite inputs every
+ * version writes the same bytes. Errors: HYPERION_INVALID_ARGUMENT for
  * NULL pointers or a bad n, HYPERION_MODEL_UNSUPPORTED for the type. */
 hyperion_status hy_quantize_activations(uint32_t weight_type, const float *x, void *xq, int64_t n);
 

@@ -22,10 +22,11 @@
 #include "kernels/quant.h"
 #include "kernels/scalar/scalar_kernels.h"
 
-/* Round v to the nearest integer in [lo, hi]; NaN gives lo. */
+/* Round v to the nearest integer in [lo, hi]; NaN gives lo. Branch-free
+ * (min/max), so the search loops vectorize. */
 static inline int round_clamp(float v, int lo, int hi) {
-    if (!(v > (float)lo)) return lo;
-    if (!(v < (float)hi)) return hi;
+    v = v > (float)lo ? v : (float)lo;
+    v = v < (float)hi ? v : (float)hi;
     return hy_nearest_int(v);
 }
 
@@ -36,19 +37,23 @@ static inline void store_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 /* Levels for scale d into L; returns (sum x*L)^2 / sum L^2, the error reduction
  * of the least-squares scale for these levels, and that scale in *d_ls. */
 static double sym_levels(const float *x, int n, float inv, int qmin, int qmax, int8_t *L, float *d_ls) {
-    double slx = 0.0, sll = 0.0;
-    for (int j = 0; j < n; j++) {
-        const int l = round_clamp(x[j] * inv, qmin, qmax);
-        L[j] = (int8_t)l;
-        slx += (double)x[j] * l;
-        sll += (double)l * l;
-    }
-    if (sll <= 0.0) {
+    /* n is 16 or 32; four partial sums keep the add latency chains short,
+     * float is plenty for ranking candidates */
+    float px[4] = { 0 }, pl[4] = { 0 };
+    for (int j = 0; j < n; j += 4)
+        for (int k = 0; k < 4; k++) {
+            const int l = round_clamp(x[j + k] * inv, qmin, qmax);
+            L[j + k] = (int8_t)l;
+            px[k] += x[j + k] * (float)l;
+            pl[k] += (float)(l * l);
+        }
+    const float slx = (px[0] + px[1]) + (px[2] + px[3]), sll = (pl[0] + pl[1]) + (pl[2] + pl[3]);
+    if (sll <= 0.0f) {
         *d_ls = 0.0f;
         return 0.0;
     }
-    *d_ls = (float)(slx / sll);
-    return slx * slx / sll;
+    *d_ls = slx / sll;
+    return (double)slx * slx / sll;
 }
 
 static float fit_symmetric(const float *x, int n, int qmin, int qmax, int8_t *L) {
@@ -67,8 +72,9 @@ static float fit_symmetric(const float *x, int n, int qmin, int qmax, int8_t *L)
     float best_d = 0.0f;
     /* the largest magnitude lands near the wide (negative) end or the positive end */
     for (int side = 0; side < 2; side++) {
-        for (int step = -9; step <= 9; step++) {
-            const float levels = (side == 0 ? (float)-qmin : (float)qmax) + 0.1f * (float)step;
+        const int steps = side == 0 ? 6 : 3; /* the wide end is the usual winner: search it more */
+        for (int step = -steps; step <= steps; step++) {
+            const float levels = (side == 0 ? (float)-qmin : (float)qmax) + 0.15f * (float)step;
             const float inv = (side == 0 ? -levels : levels) / max;
             float d;
             const double score = sym_levels(x, n, inv, qmin, qmax, cand, &d);
@@ -96,13 +102,17 @@ static float fit_symmetric(const float *x, int n, int qmin, int qmax, int8_t *L)
 /* Least-squares (a, b) of x ~ a * L + b with b <= 0 for the given levels;
  * returns the squared error. */
 static double affine_ls(const float *x, const uint8_t *L, int n, float *a_out, float *b_out) {
-    double sl = 0, sll = 0, sx = 0, slx = 0;
-    for (int j = 0; j < n; j++) {
-        sl += L[j];
-        sll += (double)L[j] * L[j];
-        sx += x[j];
-        slx += (double)L[j] * x[j];
-    }
+    /* n is 32; four partial sums of each keep the add latency chains short */
+    float p1[4] = { 0 }, p2[4] = { 0 }, p3[4] = { 0 }, p4[4] = { 0 };
+    for (int j = 0; j < n; j += 4)
+        for (int k = 0; k < 4; k++) {
+            p1[k] += (float)L[j + k];
+            p2[k] += (float)(L[j + k] * L[j + k]);
+            p3[k] += x[j + k];
+            p4[k] += (float)L[j + k] * x[j + k];
+        }
+    const double sl = (p1[0] + p1[1]) + (p1[2] + p1[3]), sll = (p2[0] + p2[1]) + (p2[2] + p2[3]);
+    const double sx = (p3[0] + p3[1]) + (p3[2] + p3[3]), slx = (p4[0] + p4[1]) + (p4[2] + p4[3]);
     double a, b;
     const double det = n * sll - sl * sl;
     if (det > 0.0) {
@@ -117,14 +127,16 @@ static double affine_ls(const float *x, const uint8_t *L, int n, float *a_out, f
         a = sll > 0.0 ? slx / sll : 0.0;
     }
     if (a < 0.0) a = 0.0;
-    double err = 0.0;
-    for (int j = 0; j < n; j++) {
-        const double e = a * L[j] + b - x[j];
-        err += e * e;
-    }
-    *a_out = (float)a;
-    *b_out = (float)b;
-    return err;
+    const float fa = (float)a, fb = (float)b;
+    float pe[4] = { 0 };
+    for (int j = 0; j < n; j += 4)
+        for (int k = 0; k < 4; k++) {
+            const float e = fa * (float)L[j + k] + fb - x[j + k];
+            pe[k] += e * e;
+        }
+    *a_out = fa;
+    *b_out = fb;
+    return (pe[0] + pe[1]) + (pe[2] + pe[3]);
 }
 
 static void fit_affine(const float *x, int n, int nmax, uint8_t *L, float *scale, float *min_out) {
@@ -140,8 +152,8 @@ static void fit_affine(const float *x, int n, int nmax, uint8_t *L, float *scale
     if (!(hi > lo) || !isfinite(hi - lo)) return;
     uint8_t cand[32];
     double best = INFINITY;
-    for (int step = -10; step <= 10; step++) {
-        const float inv = ((float)nmax + 0.1f * (float)step) / (hi - lo);
+    for (int step = -6; step <= 6; step++) {
+        const float inv = ((float)nmax + 0.15f * (float)step) / (hi - lo);
         for (int j = 0; j < n; j++) cand[j] = (uint8_t)round_clamp((x[j] - lo) * inv, 0, nmax);
         float a, b;
         const double err = affine_ls(x, cand, n, &a, &b);

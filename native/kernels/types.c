@@ -1,4 +1,6 @@
-/* types.c — the ggml tensor type table (see types.h). */
+/* types.c — the ggml tensor type table (see types.h). Ids, names, block sizes
+ * and bytes per block checked against ggml's include/ggml.h (enum ggml_type),
+ * src/ggml.c (type_traits) and src/ggml-common.h (block structs). */
 #include "kernels/types.h"
 
 static const hy_type_info table[HY_TYPE_ID_LIMIT] = {
@@ -34,6 +36,9 @@ static const hy_type_info table[HY_TYPE_ID_LIMIT] = {
     [HY_TYPE_TQ1_0] = { "tq1_0", 256, 54, 1, 0 },
     [HY_TYPE_TQ2_0] = { "tq2_0", 256, 66, 1, 0 },
     [HY_TYPE_MXFP4] = { "mxfp4", 32, 17, 1, 0 },
+    [HY_TYPE_NVFP4] = { "nvfp4", 64, 36, 1, 0 },
+    [HY_TYPE_Q1_0] = { "q1_0", 128, 18, 1, 0 },
+    [HY_TYPE_Q2_0] = { "q2_0", 64, 18, 1, 0 },
 };
 
 const hy_type_info *hy_type_get(uint32_t type_id) {

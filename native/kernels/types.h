@@ -45,7 +45,10 @@ typedef enum hy_type {
     HY_TYPE_TQ1_0 = 34,
     HY_TYPE_TQ2_0 = 35,
     HY_TYPE_MXFP4 = 39,
-    HY_TYPE_ID_LIMIT = 40 /* ids below this may be listed; anything else is invalid */
+    HY_TYPE_NVFP4 = 40,
+    HY_TYPE_Q1_0 = 41,
+    HY_TYPE_Q2_0 = 42,
+    HY_TYPE_ID_LIMIT = 43 /* ids below this may be listed; anything else is invalid */
 } hy_type;
 
 typedef struct hy_type_info {

@@ -142,16 +142,16 @@ static void raise_limit(uint64_t size, hyperion_mem_tag tag, uint64_t in_use, ui
     hy_mem_format_bytes(limit, cap, sizeof cap);
     if (budget) {
         HY_RAISE_WITH(HYPERION_MEMORY_LIMIT, "raise this owner's memory limit or free what it holds",
-                      ((hy_field[]){ HY_NUM("requested", size), HY_NUM("in_use", in_use), HY_NUM("limit", limit),
-                                     HY_NUM("available", available), HY_NUM("largest_free_block", largest),
+                      ((hy_field[]){ HY_NUM("requested", size), HY_NUM("inUse", in_use), HY_NUM("limit", limit),
+                                     HY_NUM("available", available), HY_NUM("largestFreeBlock", largest),
                                      HY_NUM("fragmentation", fragmentation), HY_TXT("tag", tag_names[tag]),
                                      HY_TXT("budget", budget) }),
                       "memory limit of \"%s\" exceeded in \"%s\": requested %s, in use %s, limit %s", budget,
                       tag_names[tag], req, used, cap);
     } else {
         HY_RAISE_WITH(HYPERION_MEMORY_LIMIT, "free other models or sessions, lower the context size, or raise maxPoolSize",
-                      ((hy_field[]){ HY_NUM("requested", size), HY_NUM("in_use", in_use), HY_NUM("limit", limit),
-                                     HY_NUM("available", available), HY_NUM("largest_free_block", largest),
+                      ((hy_field[]){ HY_NUM("requested", size), HY_NUM("inUse", in_use), HY_NUM("limit", limit),
+                                     HY_NUM("available", available), HY_NUM("largestFreeBlock", largest),
                                      HY_NUM("fragmentation", fragmentation), HY_TXT("tag", tag_names[tag]) }),
                       "memory limit exceeded in \"%s\": requested %s, in use %s, limit %s", tag_names[tag], req, used,
                       cap);
@@ -226,6 +226,22 @@ static void report_damage(const hy_block_desc *d, const hy_track_rec *rec) {
     hyperionFree(text);
 }
 
+/* ------------------------------------------------- thread budget scope */
+
+static _Thread_local hy_mem_budget *thread_budget;
+
+hy_mem_budget *hyperionSetThreadMemoryBudget(hy_mem_budget *budget) {
+    hy_mem_budget *previous = thread_budget;
+    thread_budget = budget;
+    return previous;
+}
+
+/* The process's own blocks are never charged to the owner at work. */
+static int scoped_tag(hyperion_mem_tag tag) {
+    return tag != HYPERION_TAG_LOGGING && tag != HYPERION_TAG_PROFILER && tag != HYPERION_TAG_BINDING &&
+           tag != HYPERION_TAG_DEBUGGER;
+}
+
 /* ------------------------------------------------------------ allocate */
 
 void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_budget *budget,
@@ -273,6 +289,7 @@ void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_bu
         raise_limit(size, tag, seen, limit, NULL);
         return NULL;
     }
+    if (!budget && !internal && thread_budget && scoped_tag(tag)) budget = thread_budget;
     uint16_t budget_index = 0;
     if (budget) {
         uint64_t b_use, b_limit;
@@ -318,7 +335,7 @@ void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_bu
         hy_mem_format_bytes(seen, used, sizeof used);
         HY_RAISE_WITH(HYPERION_OUT_OF_MEMORY, "lower the context size or free other models",
                       ((hy_field[]){ HY_NUM("requested", (double)size), HY_TXT("tag", tag_names[tag]),
-                                     HY_NUM("in_use", (double)seen), HY_NUM("injected", 0) }),
+                                     HY_NUM("inUse", (double)seen), HY_NUM("injected", 0) }),
                       "the system refused %s for \"%s\" (in use %s)", req, tag_names[tag], used);
         return NULL;
     }

@@ -18,6 +18,17 @@
  * Q8_K, see kernels/quant.h) and split output rows across the thread pool:
  * matrix-vector kernels for one token, matrix-matrix kernels for a chunk.
  * Attention reads the F16 cache in place, split across (token, head) pairs.
+ *
+ * Profiler zones (hyperion_profiler.h) mark the phase of each call (prefill or
+ * decode), each layer and each op. Op zones carry the shape, the tensor type,
+ * the bytes the op must move (weights, activations read and written, the KV
+ * cache rows it reads) and its arithmetic (a multiply-add counts 2). Ops split
+ * across the pool record a slice zone per participant (threadpool.h) that
+ * carries its share of the bytes and flops; the dispatching thread's zone
+ * around the run carries none. Weight products are named by kernel and shape,
+ * "matvec 4096x4096" (one token) or "matmul 4096x4096" (a chunk), rows x
+ * columns of the weight, with its quant type as the zone type. With the
+ * profiler off every zone is one predictable branch.
  */
 #include "model/llama.h"
 
@@ -29,6 +40,8 @@
 #include "kernels/quant.h"
 #include "kernels/types.h"
 #include "model/llama_config.h"
+
+#include <stdio.h>
 
 /* ------------------------------------------------------------ model load */
 
@@ -83,7 +96,7 @@ static hyperion_status build_rope_divisors(hy_llama_model *m) {
     return HYPERION_OK;
 }
 
-hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out) {
+static hyperion_status model_load(const char *path, hy_llama_model **out) {
     *out = NULL;
     hy_llama_model *m = hyperionCalloc(1, sizeof *m, HYPERION_TAG_MODEL);
     if (!m) return hyperionGetLastError()->code;
@@ -116,6 +129,13 @@ hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out) {
     }
     *out = m;
     return HYPERION_OK;
+}
+
+hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out) {
+    HY_ZONE_PHASE(zone, HYPERION_PHASE_LOAD);
+    hyperion_status s = model_load(path, out);
+    HY_ZONE_END(zone);
+    return s;
 }
 
 void hy_llama_model_free(hy_llama_model *m) {
@@ -161,6 +181,11 @@ struct hy_llama_context {
     /* what xq holds now, so q/k/v (and gate/up) share one quantization */
     const float *xq_src;
     uint32_t xq_type;
+
+    /* profiler names of the weight products, interned once here: entry
+     * layer * HY_L_COUNT + tensor (the output weight after the last layer)
+     * holds { "matvec RxC", "matmul RxC" } */
+    const char *(*product_names)[2];
 };
 
 uint32_t hy_llama_context_n_past(const hy_llama_context *ctx) { return ctx->n_past; }
@@ -175,6 +200,29 @@ static void *scratch(size_t count, size_t size, hyperion_status *s) {
     void *p = hyperionCalloc(count, size, HYPERION_TAG_ACTIVATIONS);
     if (!p) *s = hyperionGetLastError()->code;
     return p;
+}
+
+/* "matvec RxC" / "matmul RxC" for one weight; the bare kernel name when
+ * interning fails (the profile then merges shapes, nothing else changes). */
+static void name_product(const hy_tensor *w, const char *names[2]) {
+    static const char *const kernel[2] = { "matvec", "matmul" };
+    for (int k = 0; k < 2; k++) {
+        char text[64];
+        snprintf(text, sizeof text, "%s %llux%llu", kernel[k], (unsigned long long)hy_tensor_rows(w),
+                 (unsigned long long)w->ne[0]);
+        names[k] = hyperionProfilerIntern(text);
+        if (!names[k]) names[k] = kernel[k];
+    }
+}
+
+static void name_products(hy_llama_context *c) {
+    const hy_llama_weights *w = &c->model->w;
+    static const int products[] = { HY_L_ATTN_Q, HY_L_ATTN_K, HY_L_ATTN_V, HY_L_ATTN_OUTPUT,
+                                    HY_L_FFN_GATE, HY_L_FFN_UP, HY_L_FFN_DOWN };
+    for (uint32_t l = 0; l < c->model->hp.n_layer; l++)
+        for (size_t i = 0; i < sizeof products / sizeof products[0]; i++)
+            name_product(w->layers[l].t[products[i]], c->product_names[(size_t)l * HY_L_COUNT + (size_t)products[i]]);
+    name_product(w->output, c->product_names[(size_t)c->model->hp.n_layer * HY_L_COUNT]);
 }
 
 hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_llama_context_params *params,
@@ -225,6 +273,8 @@ hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_ll
     c->rope_sin = scratch(nb * (hp->n_rot / 2), sizeof(float), &s);
     c->xq_row_bytes = (model->max_activation_row_bytes + 63) & ~(size_t)63;
     c->xq = scratch(nb, c->xq_row_bytes, &s);
+    c->product_names = scratch((size_t)hp->n_layer * HY_L_COUNT + 1, sizeof *c->product_names, &s);
+    if (s == HYPERION_OK) name_products(c);
     if (s != HYPERION_OK) {
         hy_llama_context_free(c);
         return s;
@@ -236,7 +286,7 @@ hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_ll
 void hy_llama_context_free(hy_llama_context *c) {
     if (!c) return;
     void *blocks[] = { c->k_cache, c->v_cache, c->x, c->xb, c->q, c->k, c->v, c->attn, c->hb, c->hb2,
-                       c->rope_cos, c->rope_sin, c->xq, c->scores };
+                       c->rope_cos, c->rope_sin, c->xq, c->scores, (void *)c->product_names };
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) hyperionFree(blocks[i]);
     hyperionFree(c);
 }
@@ -249,7 +299,14 @@ typedef struct pass {
     uint32_t n;        /* tokens in this chunk */
     uint32_t pos0;     /* position of the first */
     uint32_t layer;
+    int32_t zone_layer; /* layer index for profiler zones, -1 outside the layers */
 } pass;
+
+/* A type's name for zones (types were validated at load). */
+static const char *type_name(uint32_t type) {
+    const hy_type_info *t = hy_type_get(type);
+    return t ? t->name : NULL;
+}
 
 /* Quantize n rows of src (row_len floats, src_stride apart) into the format w
  * wants, unless xq already holds exactly that. */
@@ -273,7 +330,29 @@ static hyperion_status prepare_input(pass *ps, const hy_tensor *w, const float *
     uint32_t act = hy_activation_type(w->type);
     if (c->xq_src == src && c->xq_type == act) return HYPERION_OK;
     quant_job j = { c, w->type, src, src_stride, (int64_t)w->ne[0] };
-    hyperion_status s = ps->n == 1 ? (quant_rows(&j, 0, 1, 0), HYPERION_OK) : hy_threadpool_for(ps->pool, ps->n, 4, quant_rows, &j);
+    const int64_t n = ps->n, len = (int64_t)w->ne[0];
+    /* per row: the floats read, the activation row written; a copy for float weights */
+#define QUANT_ROW_BYTES ((uint64_t)len * 4 + hy_activation_row_bytes(w->type, len))
+#define QUANT_ROW_FLOPS (act == HY_TYPE_F32 ? 0 : 3ull * (uint64_t)len)  /* |x| max, scale, round */
+    hyperion_status s = HYPERION_OK;
+    if (n == 1) {
+        HY_ZONE_OP(zq, "quantize", ps->zone_layer, .dims = { 1, len }, .type = type_name(act), .bytes = QUANT_ROW_BYTES,
+                   .flops = QUANT_ROW_FLOPS);
+        quant_rows(&j, 0, 1, 0);
+        HY_ZONE_END(zq);
+    } else {
+        HY_ZONE_OP(zq, "quantize", ps->zone_layer, .dims = { n, len }, .type = type_name(act));
+        hy_threadpool_zone zone, *zp = NULL;
+        if (zq.buffer) {
+            zone = (hy_threadpool_zone){ .name = "quantize", .type = type_name(act), .layer = ps->zone_layer,
+                                         .dims = { n, len }, .item_bytes = QUANT_ROW_BYTES, .item_flops = QUANT_ROW_FLOPS };
+            zp = &zone;
+        }
+        s = hy_threadpool_for_zoned(ps->pool, HY_THREADPOOL_DYNAMIC, (size_t)n, 4, quant_rows, &j, zp);
+        HY_ZONE_END(zq);
+    }
+#undef QUANT_ROW_BYTES
+#undef QUANT_ROW_FLOPS
     if (s != HYPERION_OK) {
         c->xq_src = NULL;
         return s;
@@ -305,8 +384,10 @@ static void product_rows(void *arg, size_t begin, size_t end, int thread_index) 
 
 /* y[n, rows(w)] = src[n, ne0(w)] W^T, rows split across the pool. Chunks are
  * multiples of 16 rows (the widest register tile) and small enough that an
- * abort is noticed within a few milliseconds. */
-static hyperion_status product(pass *ps, const hy_tensor *w, const float *src, size_t src_stride, float *y) {
+ * abort is noticed within a few milliseconds. names: the product's zone names
+ * (matvec, matmul). */
+static hyperion_status product(pass *ps, const hy_tensor *w, const char *const names[2], const float *src,
+                               size_t src_stride, float *y) {
     hyperion_status s = prepare_input(ps, w, src, src_stride);
     if (s != HYPERION_OK) return s;
     size_t rows = (size_t)hy_tensor_rows(w);
@@ -314,8 +395,28 @@ static hyperion_status product(pass *ps, const hy_tensor *w, const float *src, s
     size_t grain = rows / ((size_t)threads * 8);
     grain = grain < 16 ? 16 : (grain + 15) & ~(size_t)15;
     product_job j = { w, ps->c->xq, ps->c->xq_row_bytes, y, ps->n };
-    return ps->n == 1 ? hy_threadpool_for_static(ps->pool, rows, grain, product_rows, &j)
-                      : hy_threadpool_for(ps->pool, rows, grain, product_rows, &j);
+    const int64_t n = ps->n, cols = (int64_t)w->ne[0];
+    const int batched = n > 1;
+    HY_ZONE_OP(zm, names[batched], ps->zone_layer, .dims = { (int64_t)rows, cols, n }, .type = type_name(w->type));
+    hy_threadpool_zone zone, *zp = NULL;
+    if (zm.buffer) {
+        /* per row: the weight row, the outputs written; per participant: the activations it reads */
+        zone = (hy_threadpool_zone){ .name = names[batched], .type = type_name(w->type), .layer = ps->zone_layer,
+                                     .dims = { (int64_t)rows, cols, n },
+                                     .item_bytes = w->row_bytes + (uint64_t)n * 4,
+                                     .item_flops = 2ull * (uint64_t)cols * (uint64_t)n,
+                                     .participant_bytes = (uint64_t)n * hy_activation_row_bytes(w->type, cols) };
+        zp = &zone;
+    }
+    s = hy_threadpool_for_zoned(ps->pool, batched ? HY_THREADPOOL_DYNAMIC : HY_THREADPOOL_STATIC, rows, grain,
+                                product_rows, &j, zp);
+    HY_ZONE_END(zm);
+    return s;
+}
+
+/* The zone names of layer l's product with weight tensor `which`. */
+static const char *const *layer_names(const hy_llama_context *c, uint32_t l, int which) {
+    return c->product_names[(size_t)l * HY_L_COUNT + (size_t)which];
 }
 
 /* ------------------------------------------------------------- attention */
@@ -344,6 +445,40 @@ static void attention_items(void *arg, size_t begin, size_t end, int thread_inde
     }
 }
 
+/* Profiler cost of attention items [begin, end): each (token, head) reads its
+ * query and n_kv cached key and value rows of one head and writes one output
+ * row; scores and weighted sum are 2 flops per element each, softmax ~5 per
+ * score. */
+static void attention_cost(const void *arg, size_t begin, size_t end, uint64_t *bytes, uint64_t *flops) {
+    const pass *ps = arg;
+    const hy_llama_context *c = ps->c;
+    const hy_llama_hparams *hp = &c->model->hp;
+    uint64_t hd = hp->head_dim, elem = c->p.kv_type == HY_TYPE_F32 ? 4 : 2;
+    for (size_t item = begin; item < end; item++) {
+        uint64_t n_kv = (uint64_t)ps->pos0 + item / hp->n_head + 1;
+        *bytes += 2 * n_kv * hd * elem + 2 * hd * 4;
+        *flops += 4 * n_kv * hd + 5 * n_kv;
+    }
+}
+
+static hyperion_status attention(pass *ps) {
+    hy_llama_context *c = ps->c;
+    const hy_llama_hparams *hp = &c->model->hp;
+    const int64_t dims[4] = { ps->n, hp->n_head, (int64_t)ps->pos0 + ps->n, hp->head_dim };
+    HY_ZONE_OP(za, "attention", ps->zone_layer, .dims = { dims[0], dims[1], dims[2], dims[3] },
+               .type = type_name(c->p.kv_type));
+    hy_threadpool_zone zone, *zp = NULL;
+    if (za.buffer) {
+        zone = (hy_threadpool_zone){ .name = "attention", .type = type_name(c->p.kv_type), .layer = ps->zone_layer,
+                                     .dims = { dims[0], dims[1], dims[2], dims[3] }, .item_cost = attention_cost };
+        zp = &zone;
+    }
+    hyperion_status s = hy_threadpool_for_zoned(ps->pool, HY_THREADPOOL_DYNAMIC, (size_t)ps->n * hp->n_head, 1,
+                                                attention_items, ps, zp);
+    HY_ZONE_END(za);
+    return s;
+}
+
 static hyperion_status ensure_scores(hy_llama_context *c, int threads) {
     if (c->scores_threads >= threads) return HYPERION_OK;
     float *fresh = hyperionAlloc((size_t)threads * c->p.n_ctx * sizeof(float), HYPERION_TAG_ACTIVATIONS);
@@ -354,7 +489,29 @@ static hyperion_status ensure_scores(hy_llama_context *c, int threads) {
     return HYPERION_OK;
 }
 
-/* -------------------------------------------------------------- one chunk */
+/* --------------------------------------------------- single-thread ops */
+
+/* out[t] = rmsnorm(x[t]) * w for n rows of E. */
+static void rmsnorm_rows(pass *ps, float *out, const float *x, const hy_tensor *w) {
+    const hy_llama_hparams *hp = &ps->c->model->hp;
+    const uint32_t n = ps->n, E = hp->n_embd;
+    /* read x and w, write out; square-add, scale, weight: ~4 flops per element */
+    HY_ZONE_OP(zn, "rmsnorm", ps->zone_layer, .dims = { n, E }, .type = "f32",
+               .bytes = (2ull * n * E + E) * 4, .flops = 4ull * n * E);
+    for (uint32_t t = 0; t < n; t++) hy_rmsnorm(out + (size_t)t * E, x + (size_t)t * E, w->data, E, hp->rms_eps);
+    HY_ZONE_END(zn);
+}
+
+/* x += y over n rows of E (a residual connection). */
+static void residual_add(pass *ps, float *x, const float *y) {
+    const uint64_t count = (uint64_t)ps->n * ps->c->model->hp.n_embd;
+    HY_ZONE_OP(za, "add", ps->zone_layer, .dims = { ps->n, ps->c->model->hp.n_embd }, .type = "f32",
+               .bytes = 3 * count * 4, .flops = count);
+    hy_add(x, x, y, (int64_t)count);
+    HY_ZONE_END(za);
+}
+
+/* ------------------------------------------------------------- one chunk */
 
 static void rope_tables(pass *ps) {
     hy_llama_context *c = ps->c;
@@ -366,53 +523,89 @@ static void rope_tables(pass *ps) {
     rp.freq_factors = hp->rope_freqs ? (const float *)hp->rope_freqs->data : m->rope_divisors;
     rp.attn_factor = 1.0f;
     uint32_t half = hp->n_rot / 2;
+    /* a sine and a cosine per angle, counted as one op each; both tables written */
+    HY_ZONE_OP(zr, "rope_tables", -1, .dims = { ps->n, half }, .type = "f32", .bytes = 8ull * ps->n * half,
+               .flops = 4ull * ps->n * half);
     for (uint32_t t = 0; t < ps->n; t++)
         hy_rope_cache(c->rope_cos + (size_t)t * half, c->rope_sin + (size_t)t * half, hp->n_rot, ps->pos0 + t, &rp);
+    HY_ZONE_END(zr);
 }
 
-static hyperion_status layer_forward(pass *ps, uint32_t l) {
+/* Rotate q and k of the chunk, then store k and v in the cache at their positions. */
+static void rope_and_store(pass *ps, uint32_t l) {
     hy_llama_context *c = ps->c;
     const hy_llama_hparams *hp = &c->model->hp;
-    const hy_llama_layer *L = &c->model->w.layers[l];
-    const uint32_t n = ps->n, E = hp->n_embd, Q = hp->n_embd_q, KV = hp->n_embd_kv, F = hp->n_ff;
-    const uint32_t half = hp->n_rot / 2;
-    hyperion_status s;
-    ps->layer = l;
-
-    /* ---- attention block ---- */
-    for (uint32_t t = 0; t < n; t++)
-        hy_rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, L->t[HY_L_ATTN_NORM]->data, E, hp->rms_eps);
-    invalidate_input(c);
-    if ((s = product(ps, L->t[HY_L_ATTN_Q], c->xb, E, c->q))) return s;   /* [n, Q] */
-    if ((s = product(ps, L->t[HY_L_ATTN_K], c->xb, E, c->k))) return s;   /* [n, KV] */
-    if ((s = product(ps, L->t[HY_L_ATTN_V], c->xb, E, c->v))) return s;   /* [n, KV] */
-
-    uint8_t *k_layer = c->k_cache + (size_t)l * c->p.n_ctx * c->kv_row_bytes;
-    uint8_t *v_layer = c->v_cache + (size_t)l * c->p.n_ctx * c->kv_row_bytes;
+    const uint32_t n = ps->n, Q = hp->n_embd_q, KV = hp->n_embd_kv, half = hp->n_rot / 2;
+    const uint64_t pairs = (uint64_t)(hp->n_head + hp->n_head_kv) * half;
+    /* q and k read and written, both tables read; a rotated pair is 4 multiplies and 2 adds */
+    HY_ZONE_OP(zr, "rope", ps->zone_layer, .dims = { n, Q + KV }, .type = "f32",
+               .bytes = (uint64_t)n * (2ull * (Q + KV) * 4 + 8ull * half), .flops = 6ull * n * pairs);
     for (uint32_t t = 0; t < n; t++) {
         const float *cs = c->rope_cos + (size_t)t * half, *sn = c->rope_sin + (size_t)t * half;
         hy_rope(c->q + (size_t)t * Q, hp->n_head, hp->head_dim, hp->n_rot, cs, sn);
         hy_rope(c->k + (size_t)t * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, sn);
+    }
+    HY_ZONE_END(zr);
+
+    uint8_t *k_layer = c->k_cache + (size_t)l * c->p.n_ctx * c->kv_row_bytes;
+    uint8_t *v_layer = c->v_cache + (size_t)l * c->p.n_ctx * c->kv_row_bytes;
+    /* k and v read as floats, written in the cache type */
+    HY_ZONE_OP(zs, "kv_store", ps->zone_layer, .dims = { n, KV }, .type = type_name(c->p.kv_type),
+               .bytes = 2ull * n * (KV * 4 + c->kv_row_bytes));
+    for (uint32_t t = 0; t < n; t++) {
         size_t row = (size_t)(ps->pos0 + t) * c->kv_row_bytes;
         hy_kv_store(k_layer + row, c->p.kv_type, c->k + (size_t)t * KV, KV);
         hy_kv_store(v_layer + row, c->p.kv_type, c->v + (size_t)t * KV, KV);
     }
-    if ((s = hy_threadpool_for(ps->pool, (size_t)n * hp->n_head, 1, attention_items, ps))) return s;
+    HY_ZONE_END(zs);
+}
+
+static hyperion_status layer_blocks(pass *ps, uint32_t l) {
+    hy_llama_context *c = ps->c;
+    const hy_llama_hparams *hp = &c->model->hp;
+    const hy_llama_layer *L = &c->model->w.layers[l];
+    const uint32_t n = ps->n, E = hp->n_embd, Q = hp->n_embd_q, F = hp->n_ff;
+    hyperion_status s;
+
+    /* ---- attention block ---- */
+    rmsnorm_rows(ps, c->xb, c->x, L->t[HY_L_ATTN_NORM]);
     invalidate_input(c);
-    if ((s = product(ps, L->t[HY_L_ATTN_OUTPUT], c->attn, Q, c->xb))) return s; /* [n, E] */
-    hy_add(c->x, c->x, c->xb, (int64_t)n * E);
+    if ((s = product(ps, L->t[HY_L_ATTN_Q], layer_names(c, l, HY_L_ATTN_Q), c->xb, E, c->q))) return s;   /* [n, Q] */
+    if ((s = product(ps, L->t[HY_L_ATTN_K], layer_names(c, l, HY_L_ATTN_K), c->xb, E, c->k))) return s;   /* [n, KV] */
+    if ((s = product(ps, L->t[HY_L_ATTN_V], layer_names(c, l, HY_L_ATTN_V), c->xb, E, c->v))) return s;   /* [n, KV] */
+    rope_and_store(ps, l);
+    if ((s = attention(ps))) return s;                                                                     /* [n, Q] */
+    invalidate_input(c);
+    if ((s = product(ps, L->t[HY_L_ATTN_OUTPUT], layer_names(c, l, HY_L_ATTN_OUTPUT), c->attn, Q, c->xb))) return s; /* [n, E] */
+    residual_add(ps, c->x, c->xb);
 
     /* ---- feed-forward block (SwiGLU) ---- */
-    for (uint32_t t = 0; t < n; t++)
-        hy_rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, L->t[HY_L_FFN_NORM]->data, E, hp->rms_eps);
+    rmsnorm_rows(ps, c->xb, c->x, L->t[HY_L_FFN_NORM]);
     invalidate_input(c);
-    if ((s = product(ps, L->t[HY_L_FFN_GATE], c->xb, E, c->hb))) return s;  /* [n, F] */
-    if ((s = product(ps, L->t[HY_L_FFN_UP], c->xb, E, c->hb2))) return s;   /* [n, F] */
-    hy_silu_mul(c->hb, c->hb, c->hb2, (int64_t)n * F);
+    if ((s = product(ps, L->t[HY_L_FFN_GATE], layer_names(c, l, HY_L_FFN_GATE), c->xb, E, c->hb))) return s; /* [n, F] */
+    if ((s = product(ps, L->t[HY_L_FFN_UP], layer_names(c, l, HY_L_FFN_UP), c->xb, E, c->hb2))) return s;    /* [n, F] */
+    {
+        const uint64_t count = (uint64_t)n * F;
+        /* gate and up read, out written; silu (exp, add, divide) and two multiplies */
+        HY_ZONE_OP(zg, "swiglu", ps->zone_layer, .dims = { n, F }, .type = "f32", .bytes = 3 * count * 4,
+                   .flops = 5 * count);
+        hy_silu_mul(c->hb, c->hb, c->hb2, (int64_t)count);
+        HY_ZONE_END(zg);
+    }
     invalidate_input(c);
-    if ((s = product(ps, L->t[HY_L_FFN_DOWN], c->hb, F, c->xb))) return s;  /* [n, E] */
-    hy_add(c->x, c->x, c->xb, (int64_t)n * E);
+    if ((s = product(ps, L->t[HY_L_FFN_DOWN], layer_names(c, l, HY_L_FFN_DOWN), c->hb, F, c->xb))) return s; /* [n, E] */
+    residual_add(ps, c->x, c->xb);
     return HYPERION_OK;
+}
+
+static hyperion_status layer_forward(pass *ps, uint32_t l) {
+    ps->layer = l;
+    ps->zone_layer = (int32_t)l;
+    HY_ZONE_LAYER(zl, l);
+    hyperion_status s = layer_blocks(ps, l);
+    HY_ZONE_END(zl);
+    ps->zone_layer = -1;
+    return s;
 }
 
 /* Logits for rows [first, n) of the chunk into out ([n - first, n_vocab]). */
@@ -421,26 +614,42 @@ static hyperion_status output_forward(pass *ps, uint32_t first, float *out) {
     const hy_llama_model *m = c->model;
     const uint32_t E = m->hp.n_embd;
     uint32_t rows = ps->n - first;
-    for (uint32_t t = 0; t < rows; t++)
-        hy_rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)(first + t) * E, m->w.output_norm->data, E, m->hp.rms_eps);
-    invalidate_input(c);
     pass sub = *ps;
     sub.n = rows;
-    return product(&sub, m->w.output, c->xb, E, out);
+    sub.zone_layer = -1;
+    HY_ZONE_OP(zo, "logits", -1, .dims = { rows, m->hp.n_vocab, E });
+    rmsnorm_rows(&sub, c->xb, c->x + (size_t)first * E, m->w.output_norm);
+    invalidate_input(c);
+    hyperion_status s = product(&sub, m->w.output, c->product_names[(size_t)m->hp.n_layer * HY_L_COUNT], c->xb, E, out);
+    HY_ZONE_END(zo);
+    return s;
+}
+
+/* x[t] = token_embd[tokens[t]] for the chunk's tokens. */
+static hyperion_status embed(pass *ps, const int32_t *tokens) {
+    hy_llama_context *c = ps->c;
+    const hy_tensor *emb = c->model->w.token_embd;
+    const uint32_t E = c->model->hp.n_embd;
+    /* one embedding row read and dequantized per token, one float row written */
+    HY_ZONE_OP(ze, "embed", -1, .dims = { ps->n, E }, .type = type_name(emb->type),
+               .bytes = (uint64_t)ps->n * (emb->row_bytes + 4ull * E), .flops = emb->type == HY_TYPE_F32 ? 0 : (uint64_t)ps->n * E);
+    hyperion_status s = HYPERION_OK;
+    for (uint32_t t = 0; t < ps->n && s == HYPERION_OK; t++) {
+        const uint8_t *row = (const uint8_t *)emb->data + (size_t)tokens[t] * emb->row_bytes;
+        s = hy_dequantize_row(emb->type, row, c->x + (size_t)t * E, E);
+    }
+    HY_ZONE_END(ze);
+    return s;
 }
 
 static hyperion_status chunk_forward(hy_llama_context *c, hy_threadpool *pool, const int32_t *tokens, uint32_t n,
                                      float *logits, int all_logits, int is_last_chunk) {
     const hy_llama_model *m = c->model;
     const hy_llama_hparams *hp = &m->hp;
-    pass ps = { c, pool, n, c->n_past, 0 };
+    pass ps = { c, pool, n, c->n_past, 0, -1 };
     hyperion_status s;
 
-    for (uint32_t t = 0; t < n; t++) {
-        const hy_tensor *emb = m->w.token_embd;
-        const uint8_t *row = (const uint8_t *)emb->data + (size_t)tokens[t] * emb->row_bytes;
-        if ((s = hy_dequantize_row(emb->type, row, c->x + (size_t)t * hp->n_embd, hp->n_embd))) return s;
-    }
+    if ((s = embed(&ps, tokens))) return s;
     rope_tables(&ps);
     for (uint32_t l = 0; l < hp->n_layer; l++)
         if ((s = layer_forward(&ps, l))) return s;
@@ -470,8 +679,12 @@ hyperion_status hy_llama_decode(hy_llama_context *c, hy_threadpool *pool, const 
     hyperion_status s = ensure_scores(c, hy_threadpool_size(pool));
     if (s != HYPERION_OK) return s;
 
+    /* a prompt (several tokens, or the first one) is prefill; one more token is decode */
+    const hyperion_phase phase = n > 1 || c->n_past == 0 ? HYPERION_PHASE_PREFILL : HYPERION_PHASE_DECODE;
+    uint32_t done = 0;
+    HY_ZONE_PHASE(zp, phase);
     hy_threadpool_set_abort(pool, abort_flag);
-    for (uint32_t done = 0; done < n;) {
+    while (done < n) {
         if (abort_flag && atomic_load(abort_flag)) {
             s = HY_RAISE(HYPERION_ABORTED, NULL, "aborted after %u of %u tokens", done, n);
             break;
@@ -484,6 +697,8 @@ hyperion_status hy_llama_decode(hy_llama_context *c, hy_threadpool *pool, const 
         done += chunk;
     }
     hy_threadpool_set_abort(pool, NULL);
+    HY_ZONE_END(zp);
+    if (done) hyperionProfilerNoteTokens(phase, done);
     if (s == HYPERION_ABORTED && hyperionGetLastError()->code != HYPERION_ABORTED)
         HY_RAISE(HYPERION_ABORTED, NULL, "aborted while processing tokens");
     return s;

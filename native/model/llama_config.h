@@ -65,13 +65,13 @@ typedef struct hy_llama_config {
  * every weight size (n_vocab x n_embd, n_head x head_dim x n_embd, ...)
  * representable. Errors: HYPERION_MODEL_INVALID naming the field (zero or
  * inconsistent values, overflowing sizes), HYPERION_MODEL_UNSUPPORTED (partial
- * rotary embeddings, an unknown scaling type). Defined in model/reference.c. */
+ * rotary embeddings, an unknown scaling type). */
 hyperion_status hy_llama_config_validate(const hy_llama_config *cfg);
 
 /* The per-pair RoPE frequency divisors the config implies, into
  * out[rope_dim / 2]: pair i rotates by pos * freq_scale * base^(-2i/rope_dim)
  * / out[i]. All 1 except for HY_ROPE_SCALING_LLAMA3. The config must have
- * passed hy_llama_config_validate. Defined in model/reference.c. */
+ * passed hy_llama_config_validate. */
 void hy_llama_rope_freq_divisors(const hy_llama_config *cfg, double *out);
 
 /* freq_scale of the formula above: 1 / rope_scaling_factor for LINEAR, else 1. */

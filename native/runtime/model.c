@@ -3,19 +3,76 @@
  */
 #include "runtime/model.h"
 
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* A budget per model: every allocation made while loading it or serving its
+ * requests (the calling thread's scope) is charged to it, so what is left
+ * charged once everything was freed is exactly what the model leaked. */
+static hyperion_status create_budget(const char *path, hy_mem_budget **out) {
+    const char *slash = strrchr(path, '/');
+    char name[64];
+    snprintf(name, sizeof name, "model %s", slash ? slash + 1 : path);
+    return hyperionCreateMemoryBudget(name, 0, out);
+}
+
+static hyperion_status turns_init(hy_model *m) {
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0) return HY_RAISE(HYPERION_INTERNAL, NULL, "pthread_condattr_init failed");
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&m->turn_cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0) return HY_RAISE(HYPERION_INTERNAL, NULL, "pthread_cond_init failed (%d)", rc);
+    if ((rc = pthread_mutex_init(&m->turn_mu, NULL)) != 0) {
+        pthread_cond_destroy(&m->turn_cv);
+        return HY_RAISE(HYPERION_INTERNAL, NULL, "pthread_mutex_init failed (%d)", rc);
+    }
+    return HYPERION_OK;
+}
+
 hyperion_status hy_model_load(const char *path, const hy_model_params *params, hy_model **out) {
     *out = NULL;
     uint64_t start = hy_clock_monotonic_ns();
     hy_model *m = hyperionCalloc(1, sizeof *m, HYPERION_TAG_MODEL);
     if (!m) return hyperionGetLastError()->code;
     m->params = *params;
-    hyperion_status s = hy_llama_model_load(path, &m->llama);
-    if (s == HYPERION_OK) s = hy_threadpool_create(params->threads, &m->pool);
+    hyperion_status s = turns_init(m);
     if (s != HYPERION_OK) {
-        hy_llama_model_free(m->llama);
         hyperionFree(m);
         return s;
     }
+    if ((s = create_budget(path, &m->budget)) != HYPERION_OK) {
+        pthread_cond_destroy(&m->turn_cv);
+        pthread_mutex_destroy(&m->turn_mu);
+        hyperionFree(m);
+        return s;
+    }
+    hy_mem_budget *outer = hyperionSetThreadMemoryBudget(m->budget);
+    s = hy_llama_model_load(path, &m->llama);
+    /* The vocabulary is shared with Tokenizer objects that may outlive the
+     * model, so it is not charged to the model's budget (nor to its leak check). */
+    hyperionSetThreadMemoryBudget(outer);
+    if (s == HYPERION_OK) s = hy_vocab_from_gguf(m->llama->gguf, &m->vocab);
+    hyperionSetThreadMemoryBudget(m->budget);
+    if (s == HYPERION_OK && m->vocab && hy_tokenizer_n_vocab(m->vocab->tok) != m->llama->hp.n_vocab)
+        s = HY_RAISE_WITH(HYPERION_MODEL_INVALID, "convert the model again",
+                          ((hy_field[]){ HY_TXT("field", "tokenizer.ggml.tokens"), HY_TXT("path", path) }),
+                          "the vocabulary has %u tokens but the weights have %u rows",
+                          hy_tokenizer_n_vocab(m->vocab->tok), m->llama->hp.n_vocab);
+    if (s == HYPERION_OK) s = hy_threadpool_create(params->threads, &m->pool);
+    hyperionSetThreadMemoryBudget(outer);
+    if (s != HYPERION_OK) {
+        hy_vocab_release(m->vocab);
+        hy_llama_model_free(m->llama);
+        hyperionReleaseMemoryBudget(m->budget);
+        pthread_cond_destroy(&m->turn_cv);
+        pthread_mutex_destroy(&m->turn_mu);
+        hyperionFree(m);
+        return s;
+    }
+    if (!m->vocab)
+        HY_LOG(HYPERION_LOG_WARN, HYPERION_LOG_MODEL, "%s has no vocabulary: tokenize and text prompts will fail", path);
     if (m->params.context_size == 0) {
         uint32_t trained = m->llama->hp.n_ctx_train;
         m->params.context_size = trained && trained < 2048 ? trained : 2048;
@@ -36,11 +93,65 @@ hyperion_status hy_model_acquire(hy_model *m) {
     return HYPERION_OK;
 }
 
+/* Log a multi-line report as records under the logger's message size, cut at lines. */
+static void log_report_lines(const char *text) {
+    while (text && *text) {
+        size_t n = strlen(text), cut = n;
+        if (n > 900) {
+            cut = 900;
+            while (cut > 0 && text[cut - 1] != '\n') cut--;
+            if (cut == 0) cut = 900;
+        }
+        size_t shown = cut;
+        while (shown > 0 && text[shown - 1] == '\n') shown--;
+        if (shown) HY_LOG(HYPERION_LOG_WARN, HYPERION_LOG_MEMORY, "%.*s", (int)shown, text);
+        text += cut;
+    }
+}
+
+/* The leak check at the last release: what is still charged to the budget. */
+static void check_leftovers(hy_model *m) {
+    hyperion_memory_budget_usage u;
+    hyperionGetMemoryBudgetUsage(m->budget, &u);
+    hy_model_leak_report r = { u.name, u.in_use_bytes, u.active_allocations, 0, NULL, NULL };
+    char *text = NULL, *json = NULL;
+    if (r.blocks) {
+        hyperion_leak_filter filter = { 0, m->budget, 0, 32 };
+        hyperion_leak_summary summary = { 0 };
+        if (hyperionCheckMemoryLeaks(&filter, &summary, &text, &json) == HYPERION_OK) r.tracked = summary.blocks;
+        r.text = r.tracked ? text : NULL;
+        r.json = r.tracked ? json : NULL;
+        HY_LOG(HYPERION_LOG_WARN, HYPERION_LOG_MEMORY, "%s left %llu bytes in %llu block(s) behind when it was disposed%s",
+               u.name, (unsigned long long)r.bytes, (unsigned long long)r.blocks,
+               r.tracked ? ":" : " (enable trackAllocations and trackStackTraces to see where they were allocated)");
+        if (r.tracked) log_report_lines(text);
+    }
+    if (m->on_release) m->on_release(&r, m->on_release_user);
+    hyperionFree(text);
+    hyperionFree(json);
+}
+
 void hy_model_release(hy_model *m) {
     if (atomic_fetch_sub(&m->refs, 1) != 1) return;
     hy_threadpool_free(m->pool);
+    hy_vocab_release(m->vocab);
     hy_llama_model_free(m->llama);
+    pthread_cond_destroy(&m->turn_cv);
+    pthread_mutex_destroy(&m->turn_mu);
+    check_leftovers(m);
+    hyperionReleaseMemoryBudget(m->budget);   /* leaked blocks keep it alive internally */
     hyperionFree(m);
+}
+
+void hy_model_set_release_observer(hy_model *m, hy_model_release_fn fn, void *user) {
+    m->on_release = fn;
+    m->on_release_user = user;
+}
+
+uint64_t hy_model_memory_bytes(const hy_model *m) {
+    hyperion_memory_budget_usage u;
+    hyperionGetMemoryBudgetUsage(m->budget, &u);
+    return u.in_use_bytes;
 }
 
 void hy_model_dispose(hy_model *m) {
@@ -48,14 +159,89 @@ void hy_model_dispose(hy_model *m) {
     if (atomic_compare_exchange_strong(&m->disposed, &expected, 1)) hy_model_release(m);
 }
 
+/* ------------------------------------------------------------------ turns */
+
+/* How often a waiter looks at its abort flag. */
+#define TURN_POLL_NS 2000000ll
+
+static void unlink_waiter(hy_model *m, hy_turn_waiter *w) {
+    hy_turn_waiter *prev = NULL;
+    for (hy_turn_waiter *it = m->turn_head; it; prev = it, it = it->next) {
+        if (it != w) continue;
+        if (prev) prev->next = it->next;
+        else m->turn_head = it->next;
+        if (m->turn_tail == it) m->turn_tail = prev;
+        return;
+    }
+}
+
+hyperion_status hy_model_turn_begin(hy_model *m, const atomic_int *abort_flag) {
+    pthread_mutex_lock(&m->turn_mu);
+    if (!m->turn_busy && !m->turn_head) {
+        m->turn_busy = 1;
+        pthread_mutex_unlock(&m->turn_mu);
+        atomic_fetch_add(&m->turns, 1);
+        return HYPERION_OK;
+    }
+    hy_turn_waiter w = { NULL, 0 };
+    if (m->turn_tail) m->turn_tail->next = &w;
+    else m->turn_head = &w;
+    m->turn_tail = &w;
+    while (!w.granted) {
+        if (abort_flag && atomic_load(abort_flag)) {
+            unlink_waiter(m, &w);
+            pthread_mutex_unlock(&m->turn_mu);
+            return HY_RAISE(HYPERION_ABORTED, NULL, "aborted while waiting for the model");
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long long ns = (long long)ts.tv_nsec + TURN_POLL_NS;
+        ts.tv_sec += (time_t)(ns / 1000000000ll);
+        ts.tv_nsec = (long)(ns % 1000000000ll);
+        int rc = pthread_cond_timedwait(&m->turn_cv, &m->turn_mu, &ts);
+        (void)rc; /* ETIMEDOUT or a wake: either way look again */
+    }
+    pthread_mutex_unlock(&m->turn_mu);
+    atomic_fetch_add(&m->turns, 1);
+    return HYPERION_OK;
+}
+
+void hy_model_turn_end(hy_model *m) {
+    pthread_mutex_lock(&m->turn_mu);
+    hy_turn_waiter *next = m->turn_head;
+    if (next) {
+        /* hand the turn over directly: turn_busy stays set */
+        m->turn_head = next->next;
+        if (!m->turn_head) m->turn_tail = NULL;
+        next->granted = 1;
+        pthread_cond_broadcast(&m->turn_cv);
+    } else {
+        m->turn_busy = 0;
+    }
+    pthread_mutex_unlock(&m->turn_mu);
+}
+
+uint32_t hy_model_batch_size(const hy_model *m) { return m->params.batch_size ? m->params.batch_size : 64; }
+
 hyperion_status hy_model_evaluate(hy_model *m, const int32_t *tokens, uint32_t n_tokens, int all_logits, float *out,
                                   const atomic_int *abort_flag) {
     hy_llama_context_params cp = { n_tokens, m->params.batch_size, 0 };
     hy_llama_context *ctx = NULL;
+    hy_mem_budget *outer = hyperionSetThreadMemoryBudget(m->budget);
     hyperion_status s = hy_llama_context_create(m->llama, &cp, &ctx);
-    if (s != HYPERION_OK) return s;
-    s = hy_llama_decode(ctx, m->pool, tokens, n_tokens, out, all_logits, abort_flag);
+    /* one turn per batch, so other requests on this model interleave */
+    uint32_t batch = hy_model_batch_size(m), n_vocab = m->llama->hp.n_vocab;
+    for (uint32_t done = 0; done < n_tokens && s == HYPERION_OK;) {
+        uint32_t n = n_tokens - done < batch ? n_tokens - done : batch;
+        int last = done + n == n_tokens;
+        float *dst = all_logits ? out + (size_t)done * n_vocab : (last ? out : NULL);
+        if ((s = hy_model_turn_begin(m, abort_flag)) != HYPERION_OK) break;
+        s = hy_llama_decode(ctx, m->pool, tokens + done, n, dst, all_logits, abort_flag);
+        hy_model_turn_end(m);
+        done += n;
+    }
     hy_llama_context_free(ctx);
+    hyperionSetThreadMemoryBudget(outer);
     if (s == HYPERION_OK) {
         atomic_fetch_add(&m->tokens_processed, n_tokens);
         atomic_fetch_add(&m->requests, 1);

@@ -9,8 +9,11 @@
 
 #include "core/atomics.h"
 
+#include <pthread.h>
+
 #include "model/llama.h"
 #include "runtime/threadpool.h"
+#include "runtime/tokenizer_gguf.h"
 
 typedef struct hy_model_params {
     int32_t threads;        /* <= 0: physical cores */
@@ -18,15 +21,48 @@ typedef struct hy_model_params {
     uint32_t batch_size;    /* tokens per forward pass; 0: 64 */
 } hy_model_params;
 
+/* One thread waiting for its turn on the model (see hy_model_turn_begin). */
+typedef struct hy_turn_waiter {
+    struct hy_turn_waiter *next;
+    int granted;
+} hy_turn_waiter;
+/* What a model left behind when its last reference went: blocks still charged
+ * to its memory budget after its weights, pool and tables were freed. text and
+ * json (LeakSanitizer-style, hyperionCheckMemoryLeaks) are NULL when nothing
+ * was left or the blocks were not tracked; they live only during the call. */
+typedef struct hy_model_leak_report {
+    const char *name;       /* the budget's name: "model <file name>" */
+    uint64_t bytes, blocks; /* left behind (0 and 0 when clean) */
+    uint64_t tracked;       /* of which blocks the tracking table knows (with stacks when enabled) */
+    const char *text, *json;
+} hy_model_leak_report;
+
+/* Called once, at the last release, on the releasing thread; no lock held. */
+typedef void (*hy_model_release_fn)(const hy_model_leak_report *report, void *user);
+
 typedef struct hy_model {
     hy_llama_model *llama;
     hy_threadpool *pool;
+    hy_vocab *vocab;        /* NULL for a file without tokenizer.ggml.tokens */
+    /* Forward passes of all contexts on this model take turns, first come
+     * first served: one turn is one call of hy_llama_decode over at most
+     * batch_size tokens (the pool's abort flag is per pool, so only the turn
+     * holder may run; FIFO order lets a short request pass between the chunks
+     * of a long prompt). */
+    pthread_mutex_t turn_mu;
+    pthread_cond_t turn_cv;
+    int turn_busy;
+    hy_turn_waiter *turn_head, *turn_tail;
+    atomic_uint_fast64_t turns;
     hy_model_params params;
     atomic_int refs;
     atomic_int disposed;
     atomic_uint_fast64_t tokens_processed;
     atomic_uint_fast64_t requests;
     uint64_t load_ns;       /* wall time the load took */
+    hy_mem_budget *budget;  /* the model's own allocations (load, requests) are charged here */
+    hy_model_release_fn on_release;
+    void *on_release_user;
 } hy_model;
 
 /* Load a model: open and validate the file, bind the weights, start the pool.
@@ -42,6 +78,23 @@ void hy_model_release(hy_model *model);
 /* Mark disposed (new requests fail with HYPERION_DISPOSED) and drop the
  * caller's reference. Requests in flight finish first. */
 void hy_model_dispose(hy_model *model);
+
+/* Wait for this model's turn to run a forward pass (FIFO among waiters).
+ * abort_flag (may be NULL) is polled every couple of milliseconds while
+ * waiting: when it turns non-zero the wait ends with HYPERION_ABORTED and the
+ * place in the queue is given up. Every HYPERION_OK must be paired with
+ * hy_model_turn_end. */
+hyperion_status hy_model_turn_begin(hy_model *model, const atomic_int *abort_flag);
+void hy_model_turn_end(hy_model *model);
+
+/* The batch size contexts of this model process per turn. */
+uint32_t hy_model_batch_size(const hy_model *model);
+/* Observe the last release (set once, right after the load, before the model
+ * is shared): the leak check's result reaches fn, whatever thread releases. */
+void hy_model_set_release_observer(hy_model *model, hy_model_release_fn fn, void *user);
+
+/* Bytes of the pool charged to the model now (its tables, requests' buffers). */
+uint64_t hy_model_memory_bytes(const hy_model *model);
 
 /* Logits for tokens from a fresh context of exactly n positions (no state is
  * kept): out has n_tokens * n_vocab floats when all_logits, else n_vocab. */

@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "core/internal.h"
+#include "hyperion_profiler.h"
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -87,6 +88,8 @@ typedef struct job {
     int n_participants;
     int measure_cpu;               /* 1: participants add their thread CPU time to cpu_ns */
     const atomic_int *abort_flag;  /* snapshot of the pool's flag for this run */
+    const hy_threadpool_zone *zone;/* slice zone of each participant, or NULL */
+    uint64_t request;              /* the dispatching thread's profiler request id */
 } job;
 
 typedef struct worker {
@@ -236,7 +239,12 @@ static int abort_requested(hy_threadpool *pool, const job *j) {
     return 0;
 }
 
-static void run_chunk(const job *j, size_t chunk, int index) {
+/* What one participant's slice did, when its run has a zone. */
+typedef struct slice_cost {
+    uint64_t items, bytes, flops;
+} slice_cost;
+
+static void run_chunk(const job *j, size_t chunk, int index, slice_cost *cost) {
     if (j->kind == JOB_TASKS) {
         j->task_fn(j->ctx, (int)chunk, index);
         return;
@@ -244,6 +252,21 @@ static void run_chunk(const job *j, size_t chunk, int index) {
     size_t begin = chunk * j->grain;
     size_t end = j->n_items - begin < j->grain ? j->n_items : begin + j->grain;
     j->range_fn(j->ctx, begin, end, index);
+    if (cost) {
+        cost->items += end - begin;
+        if (j->zone->item_cost) j->zone->item_cost(j->ctx, begin, end, &cost->bytes, &cost->flops);
+    }
+}
+
+/* The participant's slice zone, recorded after the fact so it can carry the
+ * bytes and flops of the items this participant happened to process. */
+static void record_slice(const hy_threadpool_zone *z, const slice_cost *cost, uint64_t start_ns) {
+    uint64_t end_ns = hyperionProfilerNow();
+    hyperion_zone_meta meta = { .layer = z->layer, .type = z->type };
+    memcpy(meta.dims, z->dims, sizeof meta.dims);
+    meta.bytes = cost->bytes + cost->items * z->item_bytes + (cost->items ? z->participant_bytes : 0);
+    meta.flops = cost->flops + cost->items * z->item_flops;
+    hyperionProfilerRecordZone(z->name, HYPERION_ZONE_OP, start_ns, end_ns, &meta);
 }
 
 /* First chunk of participant i when n chunks are split over p: the first
@@ -255,21 +278,33 @@ static size_t split_point(size_t n, int p, int i) {
 
 static void participate(hy_threadpool *pool, const job *j, int index) {
     uint64_t cpu_start = j->measure_cpu ? thread_cpu_ns() : 0;
+    /* a worker's zones belong to the dispatching thread's request (the caller, index 0, has it already) */
+    int adopt_request = index != 0 && j->request != 0;
+    if (adopt_request) hyperionProfilerSetRequest(j->request);
+    /* profiler off: this is the one branch a zoned run costs */
+    slice_cost cost_storage = { 0, 0, 0 }, *cost = NULL;
+    uint64_t slice_start = 0;
+    if (j->zone && HY_PROFILER_ON()) {
+        cost = &cost_storage;
+        slice_start = hyperionProfilerNow();
+    }
     tl_index = index;
     if (j->kind == JOB_STATIC) {
         size_t last = split_point(j->n_chunks, j->n_participants, index + 1);
         for (size_t c = split_point(j->n_chunks, j->n_participants, index); c < last; c++) {
             if (abort_requested(pool, j)) break;
-            run_chunk(j, c, index);
+            run_chunk(j, c, index, cost);
         }
     } else {
         while (!abort_requested(pool, j)) {
             size_t c = atomic_fetch_add_explicit(&pool->next_chunk, 1, memory_order_relaxed);
             if (c >= j->n_chunks) break;
-            run_chunk(j, c, index);
+            run_chunk(j, c, index, cost);
         }
     }
     tl_index = -1;
+    if (cost) record_slice(j->zone, cost, slice_start);
+    if (adopt_request) hyperionProfilerSetRequest(0);
     if (j->measure_cpu) atomic_fetch_add(&pool->cpu_ns, thread_cpu_ns() - cpu_start);
 }
 
@@ -283,6 +318,8 @@ static void *worker_main(void *arg) {
 #else
     pthread_setname_np(pthread_self(), name);
 #endif
+    snprintf(name, sizeof name, "worker-%d", w->index);
+    hyperionProfilerSetThreadName(name);   /* the name traces show; no allocation */
     atomic_store(&w->os_tid, hy_thread_id());
     atomic_fetch_add(&pool->n_started, 1);
 
@@ -351,6 +388,7 @@ static hyperion_status dispatch(hy_threadpool *pool, job *j) {
     if (j->n_items == 0) return HYPERION_OK;
 
     j->abort_flag = atomic_load(&pool->abort_flag);
+    j->request = hyperionProfilerGetRequest();
     if (j->abort_flag && atomic_load(j->abort_flag))
         return HY_RAISE(HYPERION_ABORTED, NULL, "thread pool run aborted before it started");
 
@@ -394,6 +432,19 @@ hyperion_status hy_threadpool_for(hy_threadpool *pool, size_t n_items, size_t gr
 hyperion_status hy_threadpool_for_static(hy_threadpool *pool, size_t n_items, size_t grain,
                                          hy_threadpool_range_fn fn, void *ctx) {
     job j = { .kind = JOB_STATIC, .range_fn = fn, .ctx = ctx, .n_items = n_items, .grain = grain };
+    return dispatch(pool, &j);
+}
+
+hyperion_status hy_threadpool_for_zoned(hy_threadpool *pool, hy_threadpool_split split, size_t n_items, size_t grain,
+                                        hy_threadpool_range_fn fn, void *ctx, const hy_threadpool_zone *zone) {
+    if (split != HY_THREADPOOL_DYNAMIC && split != HY_THREADPOOL_STATIC)
+        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", "split"), HY_NUM("value", (int)split) }),
+                             "unknown thread pool split %d", (int)split);
+    if (zone && !zone->name)
+        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", "zone.name") }),
+                             "a thread pool zone needs a name");
+    job j = { .kind = split == HY_THREADPOOL_STATIC ? JOB_STATIC : JOB_DYNAMIC, .range_fn = fn, .ctx = ctx,
+              .n_items = n_items, .grain = grain, .zone = zone };
     return dispatch(pool, &j);
 }
 

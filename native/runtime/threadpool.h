@@ -65,7 +65,10 @@ typedef void (*hy_threadpool_task_fn)(void *ctx, int task, int thread_index);
 
 /* Create a pool of n_threads (the caller's slot included); n_threads <= 0 means
  * the default, hyperionGetCpuFeatures()->physical_cores. Workers are named
- * "hyperion-w1".. and block asynchronous signals. Returns once every worker is
+ * "hyperion-w1".. for the OS and "worker-1".. for the profiler, and block
+ * asynchronous signals. Each run copies the dispatching thread's profiler
+ * request id (hyperionProfilerGetRequest) into the workers taking part, for
+ * the run's duration, so their zones count toward that request's capture. Returns once every worker is
  * running. On success *out owns the pool (release with hy_threadpool_free).
  * Errors: HYPERION_INVALID_ARGUMENT (out NULL, n_threads above
  * HY_THREADPOOL_MAX_THREADS), HYPERION_OUT_OF_MEMORY / HYPERION_MEMORY_LIMIT
@@ -112,6 +115,40 @@ hyperion_status hy_threadpool_for(hy_threadpool *pool, size_t n_items, size_t gr
  * boundaries are multiples of grain, so grain can be a kernel's row tile. */
 hyperion_status hy_threadpool_for_static(hy_threadpool *pool, size_t n_items, size_t grain,
                                          hy_threadpool_range_fn fn, void *ctx);
+
+/* ------------------------------------------------------------ profiler slices */
+
+/* A run's op zone (see hyperion_profiler.h). When the profiler records, each
+ * participant of a run with a zone records one op zone around its share of the
+ * run, its "slice": named and typed like the op, on its own thread, carrying
+ * the bytes and flops of the items it processed. The dispatching thread's own
+ * zone around the run carries none, so an op's bytes and flops are counted
+ * once, in its slices, and its rates are those totals over the op's wall time.
+ * Every participant records a slice, even one that found no chunk left, so a
+ * run of p participants adds exactly p slices. When the profiler is off a zone
+ * costs one predictable branch per participant. */
+typedef struct hy_threadpool_zone {
+    const char *name;            /* static or interned: zones keep the pointer */
+    const char *type;            /* tensor type name, or NULL */
+    int32_t layer;               /* -1 = none */
+    int64_t dims[4];             /* the whole op's shape (leading non-zero entries) */
+    uint64_t item_bytes;         /* bytes read + written per item */
+    uint64_t item_flops;         /* arithmetic operations per item */
+    uint64_t participant_bytes;  /* once per participant that processed an item (an input each one reads whole) */
+    /* Optional, for items of uneven cost: adds the bytes and flops of items
+     * [begin, end) to *bytes and *flops. Called with the run's ctx. */
+    void (*item_cost)(const void *ctx, size_t begin, size_t end, uint64_t *bytes, uint64_t *flops);
+} hy_threadpool_zone;
+
+typedef enum hy_threadpool_split {
+    HY_THREADPOOL_DYNAMIC = 0,   /* as hy_threadpool_for */
+    HY_THREADPOOL_STATIC = 1     /* as hy_threadpool_for_static */
+} hy_threadpool_split;
+
+/* hy_threadpool_for / hy_threadpool_for_static with a slice zone per
+ * participant (zone may be NULL: none). zone is read during the run only. */
+hyperion_status hy_threadpool_for_zoned(hy_threadpool *pool, hy_threadpool_split split, size_t n_items, size_t grain,
+                                        hy_threadpool_range_fn fn, void *ctx, const hy_threadpool_zone *zone);
 
 /* Run fn(ctx, task, thread_index) once for every task in [0, n_tasks),
  * claimed dynamically. Same results as hy_threadpool_for. */

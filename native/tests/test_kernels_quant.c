@@ -398,3 +398,34 @@ HY_TEST(quantize_k_search_beats_min_max) {
     HY_CHECK(searched < minmax);
     free(x);
 }
+
+HY_TEST(type_table_matches_ggml) {
+    /* ids, names, elements per block and bytes per block as ggml defines them */
+    static const struct { uint32_t id; const char *name; uint32_t bs, ts; int supported; } want[] = {
+        { 0, "f32", 1, 4, 1 },       { 1, "f16", 1, 2, 1 },        { 2, "q4_0", 32, 18, 1 },
+        { 3, "q4_1", 32, 20, 0 },    { 6, "q5_0", 32, 22, 0 },     { 7, "q5_1", 32, 24, 0 },
+        { 8, "q8_0", 32, 34, 1 },    { 9, "q8_1", 32, 36, 0 },     { 10, "q2_K", 256, 84, 0 },
+        { 11, "q3_K", 256, 110, 0 }, { 12, "q4_K", 256, 144, 1 },  { 13, "q5_K", 256, 176, 1 },
+        { 14, "q6_K", 256, 210, 1 }, { 15, "q8_K", 256, 292, 0 },  { 16, "iq2_xxs", 256, 66, 0 },
+        { 17, "iq2_xs", 256, 74, 0 }, { 18, "iq3_xxs", 256, 98, 0 }, { 19, "iq1_s", 256, 50, 0 },
+        { 20, "iq4_nl", 32, 18, 0 }, { 21, "iq3_s", 256, 110, 0 }, { 22, "iq2_s", 256, 82, 0 },
+        { 23, "iq4_xs", 256, 136, 0 }, { 24, "i8", 1, 1, 0 },      { 25, "i16", 1, 2, 0 },
+        { 26, "i32", 1, 4, 0 },      { 27, "i64", 1, 8, 0 },       { 28, "f64", 1, 8, 0 },
+        { 29, "iq1_m", 256, 56, 0 }, { 30, "bf16", 1, 2, 1 },      { 34, "tq1_0", 256, 54, 0 },
+        { 35, "tq2_0", 256, 66, 0 }, { 39, "mxfp4", 32, 17, 0 },   { 40, "nvfp4", 64, 36, 0 },
+        { 41, "q1_0", 128, 18, 0 },  { 42, "q2_0", 64, 18, 0 },
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const hy_type_info *t = hy_type_get(want[i].id);
+        HY_REQUIRE(t != NULL);
+        HY_CHECK_STR(t->name, want[i].name);
+        HY_CHECK_INT(t->block_size, want[i].bs);
+        HY_CHECK_INT(t->type_size, want[i].ts);
+        HY_CHECK_INT(t->supported, want[i].supported);
+    }
+    /* removed or never assigned ids */
+    static const uint32_t gone[] = { 4, 5, 31, 32, 33, 36, 37, 38, 43, 1000 };
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) HY_CHECK(hy_type_get(gone[i]) == NULL);
+    HY_CHECK_INT(hy_type_row_bytes(HY_TYPE_Q4_K, 4096), 16 * 144);
+    HY_CHECK_INT(hy_type_row_bytes(HY_TYPE_Q4_K, 4000), 0);
+}

@@ -52,10 +52,10 @@ HY_TEST(memory_limit_fails_with_figures_and_recovers) {
     HY_CHECK_STR(e->message, "memory limit exceeded in \"kv-cache\": requested 1.50 MiB, in use 511.2 MiB, limit 512.0 MiB");
     HY_CHECK_STR(e->message, expected);
     HY_CHECK_NEAR(error_number("requested"), (double)ask, 0);
-    HY_CHECK_NEAR(error_number("in_use"), (double)before.in_use_bytes, 0);
+    HY_CHECK_NEAR(error_number("inUse"), (double)before.in_use_bytes, 0);
     HY_CHECK_NEAR(error_number("limit"), (double)c.max_pool_size, 0);
     HY_CHECK_NEAR(error_number("available"), (double)(c.max_pool_size - before.in_use_bytes), 0);
-    HY_CHECK(error_number("largest_free_block") >= 0);
+    HY_CHECK(error_number("largestFreeBlock") >= 0);
     HY_CHECK(error_number("fragmentation") >= 0 && error_number("fragmentation") <= 1);
     HY_CHECK_STR(error_text("tag"), "kv-cache");
 
@@ -184,7 +184,7 @@ HY_TEST(memory_budget_caps_an_owner_below_the_global_limit) {
     HY_CHECK_INT(hyperionGetLastError()->code, HYPERION_MEMORY_LIMIT);
     HY_CHECK_STR(error_text("budget"), "session 7");
     HY_CHECK_NEAR(error_number("limit"), 1 << 20, 0);
-    HY_CHECK_NEAR(error_number("in_use"), 600 << 10, 0);
+    HY_CHECK_NEAR(error_number("inUse"), 600 << 10, 0);
     HY_CHECK(strstr(hyperionGetLastError()->message, "memory limit of \"session 7\" exceeded in \"kv-cache\"") != NULL);
     /* the same request without the budget is fine: only the owner is capped */
     void *z = hyperionAlloc(600 << 10, HYPERION_TAG_KV_CACHE);

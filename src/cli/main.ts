@@ -1,14 +1,17 @@
 // cli/main.ts — the `hyperion` command: argument parsing, help, exit codes.
 //
-// Exit codes scripts can rely on:
-//   0  success
-//   1  the command ran and found a problem (e.g. verify on a bad file)
-//   2  usage error (unknown command or option, bad value)
-//   70 internal error (a bug: please report it)
+// Exit codes: see exit-codes.ts.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HyperionError } from '../errors';
 import { demoCommand } from './demo';
+import { runCommand } from './run';
+import { profileCommand } from './profile';
 import { version } from '../system';
+import { EXIT } from './exit-codes';
+import { inspectCommand, verifyCommand } from './inspect';
+import { makeModelCommand } from './make-model';
+
+export { EXIT };
 
 export interface CommandContext {
   values: Record<string, string | boolean | undefined>;
@@ -29,8 +32,6 @@ export interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
-export const EXIT = { ok: 0, problem: 1, usage: 2, internal: 70 } as const;
-
 const versionCommand: Command = {
   name: 'version',
   summary: 'print the package version',
@@ -43,7 +44,7 @@ const versionCommand: Command = {
   },
 };
 
-export const commands: Command[] = [demoCommand, versionCommand];
+export const commands: Command[] = [demoCommand, inspectCommand, verifyCommand, makeModelCommand, runCommand, profileCommand, versionCommand];
 
 const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },

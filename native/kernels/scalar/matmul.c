@@ -27,9 +27,15 @@ static void matmul(int wt, const uint8_t *w, size_t row_bytes, int64_t n, const 
         matvec(wt, w, rb, n, xq, y, r0, r1);                                                                \
     }                                                                                                       \
     static void matmul_##name(const uint8_t *w, size_t rb, int64_t n, const void *xq, size_t xrb, int64_t nt, \
-                              float *y, int64_t ys, int64_t r0, int64_t r1) {                               \
+                              float *y, int64_t ys, int64_t r0, int64_t r1, void *scratch) {                \
+        (void)scratch;                                                                                      \
         matmul(wt, w, rb, n, xq, xrb, nt, y, ys, r0, r1);                                                   \
     }
+
+static size_t no_scratch(int wt, int64_t n, int64_t n_tokens) {
+    (void)wt, (void)n, (void)n_tokens;
+    return 0;
+}
 
 PER_TYPE(f32, HY_W_F32)
 PER_TYPE(f16, HY_W_F16)
@@ -43,4 +49,5 @@ PER_TYPE(q6_K, HY_W_Q6_K)
 const hy_matmul_kernels hy_matmul_kernels_scalar = {
     .matvec = { matvec_f32, matvec_f16, matvec_bf16, matvec_q4_0, matvec_q8_0, matvec_q4_K, matvec_q5_K, matvec_q6_K },
     .matmul = { matmul_f32, matmul_f16, matmul_bf16, matmul_q4_0, matmul_q8_0, matmul_q4_K, matmul_q5_K, matmul_q6_K },
+    .matmul_scratch = no_scratch,
 };

@@ -25,7 +25,8 @@ void hy_scalar_quantize_q8_0(const float *x, void *vy, int64_t n) {
             if (a > amax) amax = a;
         }
         const float d = amax / 127.0f;
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        float id = 127.0f / amax;
+        if (!(id < INFINITY)) id = 0.0f; /* amax zero (or so tiny that 127/amax overflows): all zeros */
         const uint16_t dh = hy_float_to_half(d);
         memcpy(y, &dh, 2);
         for (int j = 0; j < 32; j++) y[2 + j] = (uint8_t)(int8_t)hy_nearest_int(x[j] * id);
@@ -46,15 +47,15 @@ void hy_scalar_quantize_q8_K(const float *x, void *vy, int64_t n) {
         }
         int8_t *qs = (int8_t *)(y + HY_Q8_K_QS);
         int16_t bsums[16];
-        if (amax == 0.0f) {
+        /* the largest magnitude maps to -127; the other side may reach +128
+         * and is clamped to 127 */
+        const float iscale = -127.0f / max;
+        if (amax == 0.0f || !(fabsf(iscale) < INFINITY)) { /* zero, or too tiny to scale: all zeros */
             const float zero = 0.0f;
             memcpy(y, &zero, 4);
             memset(qs, 0, 256);
             memset(bsums, 0, sizeof bsums);
         } else {
-            /* the largest magnitude maps to -127; the other side may reach +128
-             * and is clamped to 127 */
-            const float iscale = -127.0f / max;
             for (int j = 0; j < 256; j++) {
                 const int v = hy_nearest_int(iscale * x[j]);
                 qs[j] = (int8_t)(v < 127 ? v : 127);

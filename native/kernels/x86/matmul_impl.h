@@ -9,12 +9,17 @@
  */
 #include "kernels/kernels.h"
 #include "kernels/x86/matvec_impl.h"
+#include "kernels/x86/tile_impl.h"
+#include "kernels/x86/ftile_impl.h"
+
+/* From this many tokens on, quantized weights go through the register tiles. */
+#define HY_TILE_MIN_TOKENS 4
 
 #define HY_MM_ROWS 16
 
 #define HY_MATMUL_BY_ROWS(name)                                                                              \
-    static void matmul_##name(const uint8_t *w, size_t rb, int64_t n, const void *xq, size_t xrb, int64_t nt, \
-                              float *y, int64_t ys, int64_t r0, int64_t r1) {                               \
+    static void matmul_rows_##name(const uint8_t *w, size_t rb, int64_t n, const void *xq, size_t xrb,       \
+                                   int64_t nt, float *y, int64_t ys, int64_t r0, int64_t r1) {              \
         for (int64_t rb0 = r0; rb0 < r1; rb0 += HY_MM_ROWS) {                                               \
             const int64_t rb1 = rb0 + HY_MM_ROWS < r1 ? rb0 + HY_MM_ROWS : r1;                              \
             for (int64_t t = 0; t < nt; t++)                                                                \
@@ -31,7 +36,51 @@ HY_MATMUL_BY_ROWS(q4_K)
 HY_MATMUL_BY_ROWS(q5_K)
 HY_MATMUL_BY_ROWS(q6_K)
 
+/* float weights: register tiles when there is scratch and enough tokens */
+#define HY_MATMUL_FLOAT(name, kind)                                                                          \
+    static void matmul_##name(const uint8_t *w, size_t rb, int64_t n, const void *xq, size_t xrb, int64_t nt, \
+                              float *y, int64_t ys, int64_t r0, int64_t r1, void *scratch) {                \
+        if (scratch && nt >= HY_TILE_MIN_TOKENS)                                                            \
+            hy_ftile_matmul(kind, w, rb, n, xq, xrb, nt, y, ys, r0, r1, scratch);                           \
+        else                                                                                                \
+            matmul_rows_##name(w, rb, n, xq, xrb, nt, y, ys, r0, r1);                                       \
+    }
+
+HY_MATMUL_FLOAT(f32, HY_TF_F32)
+HY_MATMUL_FLOAT(f16, HY_TF_F16)
+HY_MATMUL_FLOAT(bf16, HY_TF_BF16)
+
+/* quantized weights: register tiles when there is scratch and enough tokens */
+#define HY_MATMUL_QUANT(name, kind)                                                                          \
+    static void matmul_##name(const uint8_t *w, size_t rb, int64_t n, const void *xq, size_t xrb, int64_t nt, \
+                              float *y, int64_t ys, int64_t r0, int64_t r1, void *scratch) {                \
+        if (scratch && nt >= HY_TILE_MIN_TOKENS)                                                            \
+            hy_tile_matmul(kind, w, rb, n, xq, xrb, nt, y, ys, r0, r1, scratch);                            \
+        else                                                                                                \
+            matmul_rows_##name(w, rb, n, xq, xrb, nt, y, ys, r0, r1);                                       \
+    }
+
+HY_MATMUL_QUANT(q4_0, HY_TK_Q4_0)
+HY_MATMUL_QUANT(q8_0, HY_TK_Q8_0)
+HY_MATMUL_QUANT(q4_K, HY_TK_Q4_K)
+HY_MATMUL_QUANT(q5_K, HY_TK_Q5_K)
+HY_MATMUL_QUANT(q6_K, HY_TK_Q6_K)
+
+static size_t matmul_scratch(int wt, int64_t n, int64_t n_tokens) {
+    if (n_tokens < HY_TILE_MIN_TOKENS) return 0;
+    switch (wt) {
+    case HY_W_Q4_0: return hy_tile_scratch(HY_TK_Q4_0, n, n_tokens);
+    case HY_W_Q8_0: return hy_tile_scratch(HY_TK_Q8_0, n, n_tokens);
+    case HY_W_Q4_K: return hy_tile_scratch(HY_TK_Q4_K, n, n_tokens);
+    case HY_W_Q5_K: return hy_tile_scratch(HY_TK_Q5_K, n, n_tokens);
+    case HY_W_Q6_K: return hy_tile_scratch(HY_TK_Q6_K, n, n_tokens);
+    case HY_W_F32: case HY_W_F16: case HY_W_BF16: return hy_ftile_scratch(n);
+    default: return 0;
+    }
+}
+
 const hy_matmul_kernels HY_MATMUL_TABLE = {
     .matvec = { matvec_f32, matvec_f16, matvec_bf16, matvec_q4_0, matvec_q8_0, matvec_q4_K, matvec_q5_K, matvec_q6_K },
     .matmul = { matmul_f32, matmul_f16, matmul_bf16, matmul_q4_0, matmul_q8_0, matmul_q4_K, matmul_q5_K, matmul_q6_K },
+    .matmul_scratch = matmul_scratch,
 };

@@ -45,11 +45,11 @@ static void matvec_q8_0(const uint8_t *w, size_t rb, int64_t n, const void *xq, 
 }
 
 static void matvec_q4_K(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) y[r] = hy_x86_row_q45_K(0, w + (size_t)r * rb, xq, n / 256);
+    for (int64_t r = r0; r < r1; r++) y[r] = HY_ROW_Q45_K(0, w + (size_t)r * rb, xq, n / 256);
 }
 
 static void matvec_q5_K(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) y[r] = hy_x86_row_q45_K(1, w + (size_t)r * rb, xq, n / 256);
+    for (int64_t r = r0; r < r1; r++) y[r] = HY_ROW_Q45_K(1, w + (size_t)r * rb, xq, n / 256);
 }
 
 static void matvec_q6_K(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {

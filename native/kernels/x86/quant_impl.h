@@ -7,6 +7,8 @@
  * (same float operations, round-half-even conversion, saturating packs that
  * clamp like the reference), so every version writes the same bytes.
  */
+#include <math.h>
+
 #include "kernels/kernels.h"
 #include "kernels/x86/rows_impl.h"
 
@@ -28,7 +30,9 @@ static void quantize_q8_0(const float *x, void *vy, int64_t n) {
             m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[k]));
         }
         const float amax = hy_hmax_ps(m);
-        const float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        const float d = amax / 127.0f;
+        float id = 127.0f / amax;
+        if (!(id < INFINITY)) id = 0.0f; /* as the reference */
         const uint16_t dh = hy_float_to_half(d);
         memcpy(y, &dh, 2);
         const __m256 mul = _mm256_set1_ps(id);
@@ -46,7 +50,20 @@ static void quantize_q8_K(const float *x, void *vy, int64_t n) {
         for (int k = 0; k < 32; k++) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)));
         const float amax = hy_hmax_ps(m);
         int16_t bsums[16];
-        if (amax == 0.0f) {
+        /* the first element of largest magnitude, as the reference picks it */
+        float max = 0.0f;
+        if (amax > 0.0f) {
+            const __m256 am = _mm256_set1_ps(amax);
+            for (int k = 0; k < 32; k++) {
+                const int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), am, _CMP_EQ_OQ));
+                if (mask) {
+                    max = x[8 * k + __builtin_ctz((unsigned)mask)];
+                    break;
+                }
+            }
+        }
+        const float iscale = -127.0f / max;
+        if (amax == 0.0f || !(fabsf(iscale) < INFINITY)) {
             const float zero = 0.0f;
             memcpy(y, &zero, 4);
             memset(y + HY_Q8_K_QS, 0, 256);
@@ -54,17 +71,6 @@ static void quantize_q8_K(const float *x, void *vy, int64_t n) {
             memcpy(y + HY_Q8_K_BSUMS, bsums, sizeof bsums);
             continue;
         }
-        /* the first element of largest magnitude, as the reference picks it */
-        float max = 0.0f;
-        const __m256 am = _mm256_set1_ps(amax);
-        for (int k = 0; k < 32; k++) {
-            const int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), am, _CMP_EQ_OQ));
-            if (mask) {
-                max = x[8 * k + __builtin_ctz((unsigned)mask)];
-                break;
-            }
-        }
-        const float iscale = -127.0f / max;
         const __m256 mul = _mm256_set1_ps(iscale);
         const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
         for (int g = 0; g < 8; g++) {
@@ -106,8 +112,8 @@ HY_INLINE float dot_q0(int KIND, const void *w, const void *x, int64_t n) {
 
 static float dot_q4_0(const void *w, const void *x, int64_t n) { return dot_q0(0, w, x, n); }
 static float dot_q8_0(const void *w, const void *x, int64_t n) { return dot_q0(1, w, x, n); }
-static float dot_q4_K(const void *w, const void *x, int64_t n) { return hy_x86_row_q45_K(0, w, x, n / 256); }
-static float dot_q5_K(const void *w, const void *x, int64_t n) { return hy_x86_row_q45_K(1, w, x, n / 256); }
+static float dot_q4_K(const void *w, const void *x, int64_t n) { return HY_ROW_Q45_K(0, w, x, n / 256); }
+static float dot_q5_K(const void *w, const void *x, int64_t n) { return HY_ROW_Q45_K(1, w, x, n / 256); }
 static float dot_q6_K(const void *w, const void *x, int64_t n) { return hy_x86_row_q6_K(w, x, n / 256); }
 static float dot_f32(const void *w, const void *x, int64_t n) { return hy_x86_row_f32(w, x, n); }
 static float dot_f16(const void *w, const void *x, int64_t n) { return hy_x86_row_16(1, w, x, n); }

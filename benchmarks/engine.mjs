@@ -1,0 +1,140 @@
+// benchmarks/engine.mjs — prompt processing and decode speed of the engine.
+//
+//   node benchmarks/engine.mjs [--shape tinyllama-1.1b] [--types q4_0,q8_0,q4_k_m,f16] [--threads 1,2]
+//                              [--prompt 512] [--gen 128] [--models <dir>] [--out <file.json>]
+//                              [--llama-bench <path to a llama-bench binary you built>]
+//
+// For each type: makes the model once (cached in --models, default
+// ~/.cache/hyperion-runtime/models), then for each thread count runs, in a child
+// process (so peak RSS is per run): load, one call processing --prompt tokens
+// (matrix-matrix kernels), then --gen tokens decoded one at a time (matrix-vector
+// kernels, greedy). It measures the machine's memory bandwidth and reports the
+// decode ceiling it implies (bandwidth / weight bytes read per token) and the
+// share of it reached. With --llama-bench it runs that binary on the same file,
+// threads and sizes in the same sitting and prints the ratio. Measures and
+// prints; asserts nothing.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    shape: { type: 'string', default: 'tinyllama-1.1b' },
+    types: { type: 'string', default: 'q4_0,q8_0,q4_k_m,f16' },
+    threads: { type: 'string', default: '1,2' },
+    prompt: { type: 'string', default: '512' },
+    gen: { type: 'string', default: '128' },
+    models: { type: 'string', default: path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hyperion-runtime', 'models') },
+    out: { type: 'string' },
+    'llama-bench': { type: 'string' },
+    child: { type: 'string' },
+  },
+});
+
+const require = (await import('node:module')).createRequire(import.meta.url);
+
+// ---- child mode: one run, printed as JSON --------------------------------------
+if (values.child) {
+  const { native } = require(path.join(root, 'dist', 'cjs', 'native.js'));
+  const [file, threads, prompt, gen] = JSON.parse(values.child);
+  const r = await native().benchEngine(file, { threads, promptTokens: prompt, genTokens: gen, batchSize: 512 });
+  r.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(JSON.stringify(r));
+  process.exit(0);
+}
+
+const h = require(path.join(root, 'dist', 'cjs', 'index.js'));
+const { native } = require(path.join(root, 'dist', 'cjs', 'native.js'));
+const types = values.types.split(',');
+const threadCounts = values.threads.split(',').map(Number);
+const prompt = Number(values.prompt), gen = Number(values.gen);
+fs.mkdirSync(values.models, { recursive: true });
+
+function bar(label, done, total) {
+  if (!process.stderr.isTTY) return;
+  const w = 30, f = Math.round((done / total) * w);
+  process.stderr.write(`\r${label} [${'#'.repeat(f)}${'.'.repeat(w - f)}] ${Math.round((done / total) * 100)}%`);
+  if (done >= total) process.stderr.write('\r\x1b[K');
+}
+
+console.error('measuring memory bandwidth and peak arithmetic...');
+const limits = await native().machineLimits();
+
+const rows = [];
+for (const type of types) {
+  const file = path.join(values.models, `${values.shape}-${type}.gguf`);
+  if (!fs.existsSync(file)) {
+    console.error(`making ${path.basename(file)} (once; cached)...`);
+    await h.makeModel(file, { shape: values.shape, type, seed: 1, onProgress: (d, t) => bar(`make ${type}`, d, t) });
+  }
+  for (const threads of threadCounts) {
+    console.error(`running ${type} with ${threads} thread(s)...`);
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify([file, threads, prompt, gen])], { encoding: 'utf8' });
+    if (child.status !== 0) {
+      console.error(child.stderr);
+      continue;
+    }
+    const r = JSON.parse(child.stdout);
+    const bandwidth = threads > 1 ? limits.bandwidthGBpsMt : limits.bandwidthGBps;
+    const ceiling = (bandwidth * 1e9) / r.weightBytesPerToken;
+    const row = {
+      type,
+      threads,
+      promptTokensPerSecond: prompt / (r.promptMs / 1000),
+      decodeTokensPerSecond: gen / (r.genMs / 1000),
+      decodeCeilingTokensPerSecond: ceiling,
+      shareOfCeiling: gen / (r.genMs / 1000) / ceiling,
+      weightBytesPerToken: r.weightBytesPerToken,
+      fileBytes: r.fileBytes,
+      kvBytes: r.kvBytes,
+      peakRssBytes: r.peakRssBytes,
+      rssBudgetBytes: r.fileBytes + r.kvBytes + 64 * 1024 * 1024,
+      loadMs: r.loadMs,
+    };
+    if (values['llama-bench']) row.llamaCpp = runLlamaBench(values['llama-bench'], file, threads);
+    rows.push(row);
+  }
+}
+
+function runLlamaBench(binary, file, threads) {
+  try {
+    const out = execFileSync(binary, ['-m', file, '-p', String(prompt), '-n', String(gen), '-t', String(threads), '-r', '2', '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const results = JSON.parse(out);
+    const pp = results.find((r) => r.n_prompt > 0 && r.n_gen === 0);
+    const tg = results.find((r) => r.n_gen > 0 && r.n_prompt === 0);
+    return { promptTokensPerSecond: pp?.avg_ts ?? null, decodeTokensPerSecond: tg?.avg_ts ?? null, build: results[0]?.build_commit ?? null };
+  } catch (e) {
+    return { error: String(e.message).split('\n')[0] };
+  }
+}
+
+const mib = (b) => (b / 1048576).toFixed(0);
+console.log(`\n${values.shape}: prompt ${prompt} tokens, decode ${gen} tokens; bandwidth ${limits.bandwidthGBps.toFixed(1)} GB/s (1 thread), ${limits.bandwidthGBpsMt.toFixed(1)} GB/s (${limits.mtThreads} threads)`);
+const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB'];
+if (values['llama-bench']) header.push('llama.cpp pp', 'llama.cpp tg', 'pp ratio', 'tg ratio');
+const table = rows.map((r) => {
+  const cells = [r.type, r.threads, r.promptTokensPerSecond.toFixed(1), r.decodeTokensPerSecond.toFixed(2), r.decodeCeilingTokensPerSecond.toFixed(2),
+    `${(r.shareOfCeiling * 100).toFixed(0)}%`, mib(r.peakRssBytes), mib(r.rssBudgetBytes)];
+  if (values['llama-bench']) {
+    const l = r.llamaCpp ?? {};
+    cells.push(l.promptTokensPerSecond?.toFixed(1) ?? '-', l.decodeTokensPerSecond?.toFixed(2) ?? '-',
+      l.promptTokensPerSecond ? (r.promptTokensPerSecond / l.promptTokensPerSecond).toFixed(2) : '-',
+      l.decodeTokensPerSecond ? (r.decodeTokensPerSecond / l.decodeTokensPerSecond).toFixed(2) : '-');
+  }
+  return cells.map(String);
+});
+const widths = header.map((hd, i) => Math.max(hd.length, ...table.map((r) => r[i].length)));
+console.log(header.map((hd, i) => hd.padStart(widths[i])).join('  '));
+for (const r of table) console.log(r.map((c, i) => c.padStart(widths[i])).join('  '));
+
+let commit = null;
+try { commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
+const result = { benchmark: 'engine', date: new Date().toISOString(), commit, machine: { cpu: h.getCpuFeatures(), limits }, shape: values.shape, prompt, gen, rows };
+const out = values.out ?? path.join(root, 'benchmarks', 'results', `engine-${Date.now()}.json`);
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, JSON.stringify(result, null, 2));
+console.log(`\nresults: ${out}`);

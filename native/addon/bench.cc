@@ -1,0 +1,123 @@
+// bench.cc — the engine benchmark's native loop: load a model, process a
+// prompt of N tokens in one call (matrix-matrix kernels), then decode M tokens
+// one at a time with greedy choice (matrix-vector kernels), timing each phase.
+// No sampling or streaming overhead: this measures the engine itself. Also the
+// machine's limits (the profiler's bandwidth and arithmetic probes).
+#include "addon.h"
+#include "async_job.h"
+
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "core/internal.h"
+#include "runtime/model.h"
+}
+
+namespace {
+
+class BenchJob : public AsyncJob {
+ public:
+  BenchJob(std::string path, int threads, uint32_t prompt, uint32_t gen, uint32_t batch)
+      : path_(std::move(path)), threads_(threads), prompt_(prompt), gen_(gen), batch_(batch) {}
+  ~BenchJob() override {
+    if (ctx_) hy_llama_context_free(ctx_);
+    if (model_) hy_model_dispose(model_);
+  }
+  hyperion_status Execute() override {
+    hy_model_params mp{};
+    mp.threads = threads_;
+    mp.batch_size = batch_;
+    uint64_t t0 = hy_clock_monotonic_ns();
+    hyperion_status s = hy_model_load(path_.c_str(), &mp, &model_);
+    if (s) return s;
+    load_ms_ = (double)(hy_clock_monotonic_ns() - t0) / 1e6;
+    const hy_llama_hparams &hp = model_->llama->hp;
+    hy_llama_context_params cp{prompt_ + gen_, batch_ ? batch_ : 512, 0};
+    if ((s = hy_llama_context_create(model_->llama, &cp, &ctx_))) return s;
+    std::vector<int32_t> tokens(prompt_);
+    for (uint32_t i = 0; i < prompt_; i++) tokens[i] = (int32_t)((i * 7919u + 1u) % hp.n_vocab);
+    std::vector<float> logits(hp.n_vocab);
+    t0 = hy_clock_monotonic_ns();
+    if ((s = hy_llama_decode(ctx_, model_->pool, tokens.data(), prompt_, logits.data(), 0, nullptr))) return s;
+    prompt_ms_ = (double)(hy_clock_monotonic_ns() - t0) / 1e6;
+    t0 = hy_clock_monotonic_ns();
+    for (uint32_t i = 0; i < gen_; i++) {
+      int32_t best = 0;
+      for (uint32_t v = 1; v < hp.n_vocab; v++) if (logits[v] > logits[best]) best = (int32_t)v;
+      if ((s = hy_llama_decode(ctx_, model_->pool, &best, 1, logits.data(), 0, nullptr))) return s;
+    }
+    gen_ms_ = (double)(hy_clock_monotonic_ns() - t0) / 1e6;
+    // bytes of weights one decoded token reads: every matrix once, one embedding row
+    const hy_llama_weights &w = model_->llama->w;
+    weight_bytes_per_token_ = (double)w.output->n_bytes + (double)w.token_embd->row_bytes + (double)w.output_norm->n_bytes;
+    for (uint32_t l = 0; l < w.n_layer; l++)
+      for (int t = 0; t < HY_L_COUNT; t++)
+        if (w.layers[l].t[t]) weight_bytes_per_token_ += (double)w.layers[l].t[t]->n_bytes;
+    kv_bytes_ = (double)hy_llama_kv_bytes(&hp, prompt_ + gen_, 1 /* f16 */);
+    file_bytes_ = (double)hy_gguf_file_size(model_->llama->gguf);
+    return HYPERION_OK;
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("loadMs", load_ms_);
+    o.Set("promptTokens", prompt_);
+    o.Set("promptMs", prompt_ms_);
+    o.Set("genTokens", gen_);
+    o.Set("genMs", gen_ms_);
+    o.Set("weightBytesPerToken", weight_bytes_per_token_);
+    o.Set("kvBytes", kv_bytes_);
+    o.Set("fileBytes", file_bytes_);
+    o.Set("threads", hy_threadpool_size(model_->pool));
+    return o;
+  }
+
+ private:
+  std::string path_;
+  int threads_;
+  uint32_t prompt_, gen_, batch_;
+  hy_model *model_ = nullptr;
+  hy_llama_context *ctx_ = nullptr;
+  double load_ms_ = 0, prompt_ms_ = 0, gen_ms_ = 0, weight_bytes_per_token_ = 0, kv_bytes_ = 0, file_bytes_ = 0;
+};
+
+class LimitsJob : public AsyncJob {
+ public:
+  hyperion_status Execute() override { return hyperionGetMachineLimits(&limits_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("bandwidthGBps", limits_.bandwidth_gbps);
+    o.Set("bandwidthGBpsMt", limits_.bandwidth_gbps_mt);
+    o.Set("mtThreads", limits_.mt_threads);
+    o.Set("peakGflopsScalar", limits_.peak_gflops_scalar);
+    o.Set("peakGflopsSimd", limits_.peak_gflops_simd);
+    o.Set("peakGflopsSimdMt", limits_.peak_gflops_simd_mt);
+    o.Set("simdIsa", limits_.simd_isa ? limits_.simd_isa : "scalar");
+    o.Set("probeMs", limits_.probe_ms);
+    return o;
+  }
+
+ private:
+  hyperion_machine_limits limits_{};
+};
+
+Napi::Value BenchEngine(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) return ThrowInvalidArgument(env, "path", "path must be a string");
+  Napi::Object o = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  auto num = [&](const char *k, uint32_t d) { return o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : d; };
+  return StartAsyncJob(env, std::make_unique<BenchJob>(info[0].As<Napi::String>().Utf8Value(), (int)num("threads", 0),
+                                                       num("promptTokens", 512), num("genTokens", 128), num("batchSize", 512)),
+                       "hyperion-bench");
+}
+
+Napi::Value MachineLimits(const Napi::CallbackInfo &info) {
+  return StartAsyncJob(info.Env(), std::make_unique<LimitsJob>(), "hyperion-probe");
+}
+
+}  // namespace
+
+void RegisterBench(Napi::Env env, Napi::Object exports) {
+  exports.Set("benchEngine", Napi::Function::New(env, BenchEngine, "benchEngine"));
+  exports.Set("machineLimits", Napi::Function::New(env, MachineLimits, "machineLimits"));
+}

@@ -1,0 +1,48 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeModel, modelMakerCatalog, loadModel, verifyModel } from '../src/index';
+import { tempDir } from './helpers';
+
+describe('makeModel', () => {
+  it('knows the three shapes and seven types', () => {
+    const c = modelMakerCatalog();
+    expect(c.shapes.map((s) => s.name)).toEqual(['tiny', 'stories110m', 'tinyllama-1.1b']);
+    expect(c.types).toEqual(expect.arrayContaining(['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k_m', 'q5_k_m']));
+  });
+
+  it('writes loadable, deterministic models of every type', async () => {
+    const dir = tempDir();
+    for (const type of modelMakerCatalog().types) {
+      const file = path.join(dir, `tiny-${type}.gguf`);
+      const progress: number[] = [];
+      const made = await makeModel(file, { type, seed: 5, onProgress: (d, t) => progress.push(d / t) });
+      expect(made.bytes).toBeGreaterThan(0);
+      expect((await verifyModel(file)).ok).toBe(true);
+      const model = await loadModel(file, { threads: 1 });
+      const logits = await model.evaluate([1, 2, 3]);
+      expect(logits.length).toBe(model.info.vocabSize);
+      expect(logits.every(Number.isFinite)).toBe(true);
+      await model.dispose();
+      await new Promise((r) => setTimeout(r, 10)); // let the last progress calls arrive
+      expect(progress.at(-1)).toBe(1);
+    }
+    const again = path.join(dir, 'again.gguf');
+    await makeModel(again, { type: 'q4_k_m', seed: 5 });
+    expect(fs.readFileSync(again).equals(fs.readFileSync(path.join(dir, 'tiny-q4_k_m.gguf')))).toBe(true);
+    await makeModel(again, { type: 'q4_k_m', seed: 6 });
+    expect(fs.readFileSync(again).equals(fs.readFileSync(path.join(dir, 'tiny-q4_k_m.gguf')))).toBe(false);
+  });
+
+  it('validates options naming the field, and honours an abort', async () => {
+    const dir = tempDir();
+    await expect(makeModel(path.join(dir, 'x.gguf'), { shape: 'huge' })).rejects.toMatchObject({ field: 'shape' });
+    await expect(makeModel(path.join(dir, 'x.gguf'), { type: 'q3_k' })).rejects.toMatchObject({ field: 'type' });
+    await expect(makeModel(path.join(dir, 'no-such-dir', 'x.gguf'))).rejects.toMatchObject({ code: 'HYPERION_IO' });
+    const controller = new AbortController();
+    const pending = makeModel(path.join(dir, 'big.gguf'), { shape: 'stories110m', type: 'q8_0', signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toMatchObject({ code: 'HYPERION_ABORTED' });
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('big'))).toEqual([]);
+  });
+});

@@ -1,0 +1,61 @@
+// `hyperion profile`: files written, the printed report, --json, exit codes.
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeModel } from '../src/index';
+import { runCli, tempDir } from './helpers';
+
+describe('hyperion profile', () => {
+  let model = '';
+  beforeAll(async () => {
+    model = (await makeModel(path.join(tempDir(), 'tiny-q4_0.gguf'), { shape: 'tiny', type: 'q4_0' })).path;
+  });
+
+  it('rejects bad usage with exit code 2', () => {
+    expect(runCli(['profile']).status).toBe(2);
+    expect(runCli(['profile', 'a.gguf', 'b.gguf']).status).toBe(2);
+    const bad = runCli(['profile', 'm.gguf', '--tokens', 'many']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--tokens expects an integer');
+    expect(runCli(['profile', 'm.gguf', '--tokens', '0']).status).toBe(2);
+    expect(runCli(['profile', 'm.gguf', '--threads', '-1']).status).toBe(2);
+    expect(runCli(['profile', 'm.gguf', '-p', 'hi', '--tokens', '4']).status).toBe(2);
+    expect(runCli(['profile', '--help']).stdout).toContain('Usage: hyperion profile');
+  });
+
+  it('reports a missing model file as a problem (exit 1)', () => {
+    const r = runCli(['profile', path.join(tempDir(), 'absent.gguf'), '--tokens', '4']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('HYPERION_IO');
+  });
+
+  it('writes the trace and the summary and prints hotspots and bottlenecks', () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'sub', 'profile.json');
+    const r = runCli(['profile', model, '--tokens', '24', '--threads', '2', '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.existsSync(out)).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'sub', 'profile.summary.json'))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).displayTimeUnit).toBe('ms');
+    expect(r.stdout).toContain('24 synthetic token ids');
+    expect(r.stdout).toMatch(/prefill\s+[\d.]+ ms\s+24 tokens, [\d.]+ tokens\/s/);
+    expect(r.stdout).toMatch(/Hotspots[\s\S]+#\s+op\s+type\s+calls\s+self ms/);
+    expect(r.stdout).toMatch(/ {3}1 {2}(matmul|matvec|quantize|attention)/);
+    expect(r.stdout).toContain('Bottlenecks');
+    expect(r.stdout).toMatch(/memory-bound|compute-bound/);
+    expect(r.stdout).toMatch(/[Hh]ardware counters/);
+  });
+
+  it('--json prints the summary; a prompt without a tokenizer becomes synthetic ids, said so', () => {
+    const dir = tempDir();
+    const r = runCli(['profile', model, '-p', 'Once upon a time', '--json', '-o', path.join(dir, 'p.json'), '--threads', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.kind).toBe('session');
+    const prefill = summary.phases.find((p: { phase: string }) => p.phase === 'prefill');
+    expect(r.stderr).toMatch(/synthetic ids, one per UTF-8 byte|tokenized/);
+    if (r.stderr.includes('synthetic ids')) expect(prefill.tokens).toBe('Once upon a time'.length);
+    else expect(prefill.tokens).toBeGreaterThan(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'p.summary.json'), 'utf8'))).toEqual(summary);
+  });
+});
