@@ -11,6 +11,9 @@
  *  - accepted hyperparameters are ones the graph can run with (no zero
  *    divisor, head counts that divide, shapes that multiply without overflow);
  *  - bound weights have the shapes the hyperparameters imply;
+ *  - the file's vocabulary (runtime/tokenizer_gguf.c, as a model load builds
+ *    it) is built or refused with a typed error; a built one tokenizes and
+ *    detokenizes a fixed text with every id in range;
  *  - nothing stays allocated afterwards.
  * And in the reports checker (target gguf-reports; the report calls open the
  * file three more times, so they have a target of their own to keep the
@@ -31,6 +34,7 @@
 #include "json_check.h"
 #include "model/gguf.h"
 #include "model/llama_hparams.h"
+#include "runtime/tokenizer_gguf.h"
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -129,9 +133,45 @@ static const char *check_weights(const hy_llama_hparams *hp, const hy_llama_weig
     return NULL;
 }
 
+/* The vocabulary a model load would build from this file. */
+static const char *check_vocab(const hy_gguf *g) {
+    hy_vocab *v = NULL;
+    hyperion_status s = hy_vocab_from_gguf(g, &v);
+    const char *why = HY_FUZZ_ALLOWED(s, HYPERION_MODEL_INVALID, HYPERION_MODEL_UNSUPPORTED, HYPERION_MEMORY_LIMIT,
+                                      HYPERION_OUT_OF_MEMORY);
+    if (why || !v) return why;
+    if (!v->tok) {
+        why = "a vocabulary without a tokenizer";
+    } else {
+        static const char text[] = "Hello, world! \xe2\x96\x81 <s> 123 \xc3\xa9\xff";
+        int32_t ids[64];
+        size_t n = 0;
+        hy_tokenize_options o;
+        hy_tokenize_options_init(&o);
+        o.add_bos = 0;
+        o.parse_special = 1;
+        s = hy_tokenizer_tokenize(v->tok, text, sizeof text - 1, &o, ids, 64, &n);
+        /* a vocabulary that cannot represent some byte refuses with UNSUPPORTED */
+        why = HY_FUZZ_ALLOWED(s, HYPERION_MODEL_UNSUPPORTED, HYPERION_MEMORY_LIMIT);
+        uint32_t n_vocab = hy_tokenizer_n_vocab(v->tok);
+        for (size_t i = 0; s == HYPERION_OK && !why && i < n; i++)
+            if (ids[i] < 0 || (uint32_t)ids[i] >= n_vocab) why = "the file's tokenizer produced an id outside its vocabulary";
+        char out[512];
+        size_t len = 0;
+        if (s == HYPERION_OK && !why) {
+            s = hy_tokenizer_detokenize(v->tok, ids, n, HY_DETOK_RENDER_SPECIAL, out, sizeof out, &len);
+            why = HY_FUZZ_ALLOWED(s, HYPERION_INVALID_ARGUMENT);   /* only "capacity": pieces may be long */
+            if (!why && s != HYPERION_OK && len <= sizeof out) why = "detokenize refused a buffer that was big enough";
+        }
+    }
+    hy_vocab_release(v);
+    return why;
+}
+
 /* *loadable: the file would load (strict open, tensors, hyperparameters, binding). */
 static const char *check_opened(const hy_gguf *g, const uint8_t *data, size_t size, int *loadable) {
     const char *why = walk_views(g, data, size);
+    if (!why) why = check_vocab(g);
     if (why) return why;
     hy_llama_hparams hp;
     hyperion_status s = hy_llama_hparams_read(g, &hp);

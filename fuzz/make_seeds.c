@@ -10,8 +10,9 @@
  *                      project's GGUF writer: tied and untied output, grouped
  *                      heads, F32/Q8_0/Q4_0/F16 weights, llama3 rope
  *                      scaling with rope_freqs, a mistral file, 64-byte
- *                      alignment, a gpt2-style vocabulary with merges. The
- *                      gguf and gguf-struct targets share it.
+ *                      alignment, a gpt2-style vocabulary with merges; and one
+ *                      small model per file type of the model maker
+ *                      (model/model_maker.h). The gguf targets share it.
  * <out-dir>/tokenizer  every string of the shared vocabularies' .inp files,
  *                      once per tokenizer and with the option bits varied.
  * <out-dir>/sampler    option sets around the defaults, greedy, NaN/Inf.
@@ -34,6 +35,7 @@
 #include "model/gguf_corpus.h"
 #include "model/gguf_write.h"
 #include "model/llama_names.h"
+#include "model/model_maker.h"
 
 static const char *out_dir;
 static int failures;
@@ -235,14 +237,39 @@ static void gguf_seeds(void) {
         write_file(dir, name, data, size);
         hyperionFree(data);
     }
+    /* the project's model maker: one small model per file type it makes
+     * (llama.cpp's recipes, the synthetic SentencePiece vocabulary, ChatML) */
+    size_t made = 0;
+    for (size_t i = 0; i < hy_make_model_type_count; i++) {
+        hy_make_model_params p;
+        memset(&p, 0, sizeof p);
+        /* small, so the fuzzers' inputs stay under ~100 KB: rows of 32 are below
+         * the K-quants' 256, so those files also show the recipes' fallbacks */
+        p.shape = (hy_make_model_shape){ NULL, HY_MAKE_MODEL_MIN_VOCAB, 32, 1, 2, 1, 64, 128, 10000.0f, 1e-5f };
+        p.type_name = hy_make_model_types[i].name;
+        p.seed = 7;
+        p.tied = !(i & 1);
+        char name[96], path[1400];
+        snprintf(name, sizeof name, "maker-%s%s.gguf", p.type_name, p.tied ? "-tied" : "");
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (hy_make_model(&p, path) != HYPERION_OK) {
+            fail(name);
+            continue;
+        }
+        hy_gguf *g = NULL;
+        if (hy_gguf_open(path, &g) != HYPERION_OK) fail(name);
+        else check_layout(name, hy_gguf_bytes(g), hy_gguf_file_size(g));
+        hy_gguf_close(g);
+        made++;
+    }
     uint8_t *valid = NULL;
     size_t size = 0;
     if (hy_gguf_corpus_valid(&valid, &size) == HYPERION_OK) {
         check_layout("the corpus's valid file", valid, size);
         hyperionFree(valid);
     }
-    printf("fuzz_seeds: gguf: %u malformed files, the corpus's valid model, %zu writer-made models\n", written,
-           sizeof models / sizeof models[0]);
+    printf("fuzz_seeds: gguf: %u malformed files, the corpus's valid model, %zu writer-made models, %zu maker models\n",
+           written, sizeof models / sizeof models[0], made);
 }
 
 /* ---------------------------------------------------------- tokenizer seeds */
