@@ -187,9 +187,11 @@ static hyperion_status read_rope_scaling(const hy_gguf *g, hy_llama_hparams *hp)
     if (!hy_gguf_find(g, fkey)) akey(fkey, sizeof fkey, a, HY_KEY_ROPE_SCALE_LINEAR);
     if (hy_gguf_find(g, fkey)) {
         if ((s = hy_gguf_get_f32(g, fkey, &hp->rope_factor))) return s;
-        if (!isfinite(hp->rope_factor) || hp->rope_factor <= 0.0f)
+        /* the graph uses 1 / factor too: a positive factor below ~3e-39 makes it infinite */
+        if (!isfinite(hp->rope_factor) || hp->rope_factor <= 0.0f || !isfinite(1.0f / hp->rope_factor))
             return key_problem(g, HYPERION_MODEL_INVALID, fkey, SUGGEST_INCONSISTENT,
-                               "RoPE scaling factor %g must be finite and positive", (double)hp->rope_factor);
+                               "RoPE scaling factor %g must be finite and positive, with a finite reciprocal",
+                               (double)hp->rope_factor);
         has_factor = 1;
     }
     if ((s = hy_gguf_get_u32_or(g, akey(key, sizeof key, a, HY_KEY_ROPE_SCALING_ORIG_CTX), 0, &hp->rope_orig_ctx)))

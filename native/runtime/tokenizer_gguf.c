@@ -131,7 +131,9 @@ hyperion_status hy_tokenizer_spec_from_gguf(const hy_gguf *g, hy_tokenizer_spec 
                              ((hy_field[]){ HY_TXT("field", "tokenizer.ggml.model"), HY_TXT("path", hy_gguf_path(g)) }),
                              "tokenizer.ggml.model is missing");
 
-    sc->texts = hyperionAlloc((size_t)(n_tokens + n_merges) * sizeof *sc->texts + 1, HYPERION_TAG_TOKENIZER);
+    /* n_tokens >= 1, so the size is never 0; no padding byte either: in guard-page
+     * mode a block's start alignment follows from its size (end-aligned) */
+    sc->texts = hyperionAlloc((size_t)(n_tokens + n_merges) * sizeof *sc->texts, HYPERION_TAG_TOKENIZER);
     if (!sc->texts) return hyperionGetLastError()->code;
     if ((s = string_views(tokens_kv, sc->texts))) goto fail;
     if (merges_kv && (s = string_views(merges_kv, sc->texts + n_tokens))) goto fail;

@@ -10,6 +10,7 @@
  * fixed by the logits, options and history alone (the debug output is made
  * after the draw), so the same seed gives the same choice.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,13 +203,20 @@ static void apply_penalties(hy_sampler *s) {
 }
 
 /* Pack the possible tokens (finite adjusted logit) in id order; returns how
- * many and their largest logit. */
+ * many and their largest logit.
+ * Valid options can still push an adjusted logit out of the finite range: a
+ * tiny repeat_penalty divides a positive logit to +inf, a large negative
+ * frequency/presence penalty or a large bias adds up to +inf, and an infinite
+ * penalty term meeting a -inf logit gives NaN. +inf becomes the largest
+ * finite logit (so the softmax stays a number); NaN only arises from a token
+ * that was -inf or banned, so it stays out. */
 static size_t pack(hy_sampler *s, float *max_logit) {
     size_t n = 0;
     float max = -INFINITY;
     for (uint32_t i = 0; i < s->n_vocab; i++) {
         float l = s->adjusted[i];
-        if (!(l > -INFINITY)) continue;  // banned (or NaN, which cannot happen after validation)
+        if (!(l > -INFINITY)) continue;  // banned, or NaN (see above)
+        if (l == INFINITY) l = s->adjusted[i] = FLT_MAX;
         s->cand[n].key = make_key(l, i);
         s->cand[n].weight = 0;
         n++;

@@ -73,7 +73,10 @@ static hyperion_status scratch_init(const hy_tokenizer *t, size_t len, hy_tok_sc
     memset(s, 0, sizeof *s);
     if (t->kind != HY_TOKENIZER_GPT2) return HYPERION_OK;
     size_t n = len + 1;
-    char *block = hyperionAlloc(n * (3 * sizeof(uint32_t) + 1), HYPERION_TAG_TOKENIZER);
+    /* three uint32 arrays, then n flag bytes rounded up to a whole uint32: a
+     * block size that is a multiple of 4 keeps the arrays aligned in guard-page
+     * mode too, where a block's start follows from its size (end-aligned) */
+    char *block = hyperionAlloc(n * 3 * sizeof(uint32_t) + ((n + 3) & ~(size_t)3), HYPERION_TAG_TOKENIZER);
     if (!block) return hyperionGetLastError()->code;
     s->pre_block = block;
     s->cps = (uint32_t *)block;
