@@ -3,7 +3,9 @@
 // so this is a plain generate-run-check loop:
 //
 //   node fuzz/chat-template.mjs <seconds> [--seed N] [--timebox-ms 2000] [--out DIR] [--hostile-rate 0.01]
-//   (--selftest: the 4th render of each worker is a known hang, to see the time box work)
+//   (--selftest: the 4th render of each worker asks the renderer's own sandbox for a
+//    10-minute time box on an endless loop, so this harness's time box must catch it:
+//    reported as a finding, exit 1)
 //   (or `npm run fuzz -- chat-template <seconds>`)
 //
 // Inputs: a template (one of our own seed templates, a mutation of one, a
@@ -13,7 +15,8 @@
 // syntax inside content), BOS/EOS texts and options.
 // The invariant: renderChatTemplate returns a string or throws a HyperionError
 // (HYPERION_MODEL_INVALID for the template, HYPERION_INVALID_ARGUMENT for the
-// messages or options) — never another exception, never a hang (each render
+// messages or options, HYPERION_TIMEOUT when the renderer's own sandbox stopped
+// a render at its time box) — never another exception, never a hang (each render
 // is time-boxed), never an out-of-memory of the thread.
 //
 // Renders run in a worker thread with a heap limit. Before each render the
@@ -215,7 +218,7 @@ function workerMain() {
   const replacer = (_k, v) => (v === undefined ? { $undefined: true } : v);
   while (Date.now() < deadline) {
     const inp = workerData.selftest && execs === 3
-      ? { ctx: { template: '{% for i in range(3000000) %}{{ i }}{% endfor %}' }, messages: [], options: {} }   // a known hang
+      ? { ctx: { template: '{% for i in range(1 // 0) %}{{ i }}{% endfor %}' }, messages: [], options: { timeoutMs: 600000 } }   // a hang past our time box
       : generate(r, corpus, hostile);
     const json = JSON.stringify(inp, replacer) ?? 'null';
     const res = encoder.encodeInto(json, input);
@@ -236,7 +239,7 @@ function workerMain() {
       parentPort.postMessage({ type: 'finding', kind: 'not-a-string', input: inp, detail: typeof out });
     } else if (err !== undefined) {
       const okClass = err instanceof HyperionError;
-      const okCode = err?.code === 'HYPERION_MODEL_INVALID' || err?.code === 'HYPERION_INVALID_ARGUMENT';
+      const okCode = err?.code === 'HYPERION_MODEL_INVALID' || err?.code === 'HYPERION_INVALID_ARGUMENT' || err?.code === 'HYPERION_TIMEOUT';
       if (!okClass || !okCode || typeof err.message !== 'string' || err.message.length === 0)
         parentPort.postMessage({ type: 'finding', kind: 'wrong-error', input: inp, detail: `${err?.constructor?.name} ${err?.code}: ${String(err?.message ?? err).slice(0, 300)}` });
     }

@@ -3,7 +3,8 @@
 // built-in fallbacks for files that carry none.
 import { Template } from '@huggingface/jinja';
 import { HyperionError, invalidArgument } from './errors';
-import { optionsObject, rejectUnknownKeys, optionalBoolean, optionalEnum } from './validate';
+import { optionsObject, rejectUnknownKeys, optionalBoolean, optionalEnum, optionalNumber } from './validate';
+import { renderInSandbox } from './chat-sandbox';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | (string & {});
@@ -18,7 +19,16 @@ export interface ChatTemplateOptions {
   addGenerationPrompt?: boolean;
   /** Use this built-in format even when the file has a template. */
   template?: BuiltinTemplate;
+  /**
+   * Time box for rendering the model file's own template, in milliseconds
+   * (default 1000). The file's template is untrusted: it renders in a worker
+   * thread with a heap cap, and one that runs longer ends in HYPERION_TIMEOUT.
+   */
+  timeoutMs?: number;
 }
+
+/** Default time box for rendering a model file's template. */
+export const DEFAULT_TEMPLATE_TIMEOUT_MS = 1000;
 
 // The fallbacks, written as Jinja so every template goes through one renderer.
 const FALLBACKS: Record<BuiltinTemplate, string> = {
@@ -65,7 +75,11 @@ function validateMessages(messages: unknown): ChatMessage[] {
     rejectUnknownKeys(o, `messages[${i}]`, ['role', 'content', 'name']);
     if (typeof o.role !== 'string' || o.role.length === 0) throw invalidArgument(`messages[${i}].role`, 'a non-empty string', o.role);
     if (typeof o.content !== 'string') throw invalidArgument(`messages[${i}].content`, 'a string', o.content);
-    return o as unknown as ChatMessage;
+    if (o.name !== undefined && typeof o.name !== 'string') throw invalidArgument(`messages[${i}].name`, 'a string', o.name);
+    // A plain copy: only the validated fields reach the renderer (and the worker).
+    const copy: ChatMessage & { name?: string } = { role: o.role, content: o.content };
+    if (o.name !== undefined) copy.name = o.name as string;
+    return copy;
   });
 }
 
@@ -74,35 +88,40 @@ const compiled = new Map<string, Template>();
 /**
  * Render messages to a prompt string with the model's template (or a built-in
  * one). A template that fails to parse or render gives HYPERION_MODEL_INVALID
- * naming the template and the Jinja error.
+ * naming the template and the Jinja error. The file's own template (untrusted)
+ * renders in a sandboxed worker with a time box (HYPERION_TIMEOUT past it);
+ * the built-in formats, which are the project's own, render in place.
  */
 export function renderChatTemplate(ctx: TemplateContext, messages: unknown, options?: ChatTemplateOptions): string {
   const list = validateMessages(messages);
   const o = optionsObject(options, 'options');
-  rejectUnknownKeys(o, 'options', ['addGenerationPrompt', 'template']);
+  rejectUnknownKeys(o, 'options', ['addGenerationPrompt', 'template', 'timeoutMs']);
   const addGenerationPrompt = optionalBoolean(o.addGenerationPrompt, 'addGenerationPrompt', true);
   const forced = o.template === undefined ? undefined : optionalEnum(o.template, 'template', BUILTIN_TEMPLATES, 'chatml');
-  const source = forced ? FALLBACKS[forced] : ctx.template ? ctx.template : FALLBACKS[guessBuiltinTemplate(ctx)];
-  const origin = forced ? `built-in ${forced}` : ctx.template ? 'the model\'s tokenizer.chat_template' : `built-in ${guessBuiltinTemplate(ctx)}`;
+  const timeoutMs = optionalNumber(o.timeoutMs, 'timeoutMs', { min: 1, max: 600_000, integer: true }, DEFAULT_TEMPLATE_TIMEOUT_MS);
+  const context = {
+    messages: list,
+    add_generation_prompt: addGenerationPrompt,
+    bos_token: ctx.bosToken ?? '',
+    eos_token: ctx.eosToken ?? '',
+    // raise_exception() is provided by the renderer itself
+  };
+  if (!forced && ctx.template) {
+    return renderInSandbox({ source: ctx.template, context, origin: "the model's tokenizer.chat_template", timeoutMs });
+  }
+  const builtin = forced ?? guessBuiltinTemplate(ctx);
+  const source = FALLBACKS[builtin];
   let template = compiled.get(source);
   try {
     if (!template) {
       template = new Template(source);
-      if (compiled.size > 32) compiled.clear();
       compiled.set(source, template);
     }
-    return template.render({
-      messages: list,
-      add_generation_prompt: addGenerationPrompt,
-      bos_token: ctx.bosToken ?? '',
-      eos_token: ctx.eosToken ?? '',
-      // raise_exception() is provided by the renderer itself
-    });
+    return template.render(context);
   } catch (e) {
-    throw new HyperionError(`chat template (${origin}) failed: ${(e as Error).message}`, {
+    throw new HyperionError(`chat template (built-in ${builtin}) failed: ${(e as Error).message}`, {
       code: 'HYPERION_MODEL_INVALID',
-      suggestion: 'pass { template: "chatml" } (or llama2, llama3, zephyr) to use a built-in format',
-      fields: { field: 'tokenizer.chat_template', template: origin },
+      fields: { field: 'options.template', template: `built-in ${builtin}` },
       file: 'src/chat.ts',
     });
   }

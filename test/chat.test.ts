@@ -50,4 +50,34 @@ describe('chat templates', () => {
     expect(() => renderChatTemplate({}, [{ role: 'user' }])).toThrow(expect.objectContaining({ field: 'messages[0].content' }));
     expect(() => renderChatTemplate({}, 'hi')).toThrow(HyperionError);
   });
+
+  it("a model file's template renders in the sandbox, with the same output as in place", () => {
+    const source = '{% for m in messages %}[{{ m.role }}|{{ m.content }}]{% endfor %}{% if add_generation_prompt %}>{% endif %}';
+    expect(renderChatTemplate({ template: source }, conv.slice(1, 3))).toBe('[user|Hi there][assistant|Hello.]>');
+    expect(() => renderChatTemplate({}, [{ role: 'user', content: 'x', name: 7 }])).toThrow(expect.objectContaining({ field: 'messages[0].name' }));
+    expect(() => renderChatTemplate({}, conv, { timeoutMs: 0 })).toThrow(expect.objectContaining({ field: 'timeoutMs' }));
+  });
+
+  it('a template that never ends is stopped at the time box with HYPERION_TIMEOUT, and the next render works', () => {
+    // Found by the chat-template fuzzer: floor division by zero is Infinity in
+    // @huggingface/jinja and range(Infinity) never returns.
+    const hang = '{% for i in range(messages | length // 0) %}{{ messages[i].content }}{% endfor %}';
+    let error: unknown;
+    try {
+      renderChatTemplate({ template: hang }, conv, { timeoutMs: 300 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(HyperionError);
+    expect(error).toMatchObject({ code: 'HYPERION_TIMEOUT', category: 'limit', field: 'tokenizer.chat_template', timeoutMs: 300 });
+    expect(renderChatTemplate({ template: '{{ messages[0].content }}!' }, conv)).toBe('You are terse.!');
+  });
+
+  it('a template that exhausts memory ends in a typed error, not a dead process', () => {
+    // Each iteration doubles a string: the worker's heap cap (or the string
+    // length limit) is reached within a few dozen iterations.
+    const bomb = "{% set ns = namespace(s='xxxxxxxxxxxxxxxx') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}";
+    expect(() => renderChatTemplate({ template: bomb }, conv, { timeoutMs: 5000 })).toThrow(HyperionError);
+    expect(renderChatTemplate({ template: '{{ messages | length }}' }, conv)).toBe('4');
+  });
 });
