@@ -3,7 +3,7 @@
 // and receives.
 import { native } from './native';
 import { HyperionError, invalidArgument } from './errors';
-import { optionsObject, rejectUnknownKeys, optionalNumber, optionalBoolean } from './validate';
+import { optionsObject, rejectUnknownKeys, optionalNumber, optionalBoolean, optionalEnum } from './validate';
 import { Tokenizer, noVocabulary, type NativeTokenizer, type TokenizeOptions, type DetokenizeOptions } from './tokenizer';
 import { renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat';
 import type { GenerationOptions } from './generation-options';
@@ -26,6 +26,11 @@ export interface LoadModelOptions {
   contextSize?: number;
   /** Tokens per forward pass when processing a prompt (default 64). */
   batchSize?: number;
+  /**
+   * Element type of the KV cache of every context on this model: 'f16' (default, as llama.cpp:
+   * half the memory and bandwidth) or 'f32' (exact to float rounding, twice the memory).
+   */
+  kvCacheType?: 'f16' | 'f32';
 }
 
 export interface ModelInfo {
@@ -50,6 +55,8 @@ export interface ModelInfo {
   contextSize: number;
   /** Tokens per forward pass when processing a prompt. */
   batchSize: number;
+  /** Element type of the KV cache. */
+  kvCacheType: 'f16' | 'f32';
   /** False for a file without tokenizer.ggml.tokens (tokenize and text prompts then fail). */
   hasVocabulary: boolean;
   loadMs: number;
@@ -244,7 +251,7 @@ export function toTokenArray(tokens: ArrayLike<number>, vocabSize: number): Int3
   return out;
 }
 
-const LOAD_KEYS = ['threads', 'contextSize', 'batchSize'] as const;
+const LOAD_KEYS = ['threads', 'contextSize', 'batchSize', 'kvCacheType'] as const;
 
 /** Load a GGUF model. Rejects with HYPERION_IO, HYPERION_MODEL_INVALID (naming the field and byte offset) or HYPERION_MODEL_UNSUPPORTED. */
 export async function loadModel(path: string, options?: LoadModelOptions): Promise<Model> {
@@ -255,6 +262,7 @@ export async function loadModel(path: string, options?: LoadModelOptions): Promi
     threads: optionalNumber(o.threads, 'threads', { min: 1, max: 256, integer: true }, 0),
     contextSize: optionalNumber(o.contextSize, 'contextSize', { min: 1, max: 1 << 24, integer: true }, 0),
     batchSize: optionalNumber(o.batchSize, 'batchSize', { min: 1, max: 4096, integer: true }, 0),
+    kvCacheType: optionalEnum(o.kvCacheType, 'kvCacheType', ['f16', 'f32'] as const, 'f16'),
   };
   const handle = (await native().loadModel(path, packed)) as NativeModel;
   return new Model(handle, path);

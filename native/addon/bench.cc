@@ -54,7 +54,7 @@ class BenchJob : public AsyncJob {
     for (uint32_t l = 0; l < w.n_layer; l++)
       for (int t = 0; t < HY_L_COUNT; t++)
         if (w.layers[l].t[t]) weight_bytes_per_token_ += (double)w.layers[l].t[t]->n_bytes;
-    kv_bytes_ = (double)hy_llama_kv_bytes(&hp, prompt_ + gen_, 1 /* f16 */);
+    kv_bytes_ = (double)hy_llama_kv_bytes(&hp, prompt_ + gen_, HY_KV_CACHE_F16);
     file_bytes_ = (double)hy_gguf_file_size(model_->llama->gguf);
     return HYPERION_OK;
   }

@@ -85,7 +85,7 @@ hy_model *NativeModelOf(Napi::Env env, Napi::Value value) {
   return ModelHandle::Unwrap(value.As<Napi::Object>())->model();
 }
 
-// ---- loadModel(path, {threads, contextSize, batchSize}) ------------------------
+// ---- loadModel(path, {threads, contextSize, batchSize, kvCacheType}) ------------------------
 
 class LoadJob : public AsyncJob {
  public:
@@ -119,6 +119,9 @@ static Napi::Value LoadModel(const Napi::CallbackInfo &info) {
     if (o.Get("threads").IsNumber()) params.threads = o.Get("threads").As<Napi::Number>().Int32Value();
     if (o.Get("contextSize").IsNumber()) params.context_size = o.Get("contextSize").As<Napi::Number>().Uint32Value();
     if (o.Get("batchSize").IsNumber()) params.batch_size = o.Get("batchSize").As<Napi::Number>().Uint32Value();
+    // validated in TS ('f16' | 'f32'); anything else keeps the default
+    if (o.Get("kvCacheType").IsString() && o.Get("kvCacheType").As<Napi::String>().Utf8Value() == "f32")
+      params.kv_cache = HY_KV_CACHE_F32;
   }
   Napi::Function model_ctor = GetAddonData(env)->model_ctor.Value();
   return StartAsyncJob(env, std::make_unique<LoadJob>(info[0].As<Napi::String>().Utf8Value(), params, model_ctor),
@@ -153,6 +156,7 @@ Napi::Value ModelHandle::Info(const Napi::CallbackInfo &info) {
   o.Set("contextSize", model_->params.context_size);
   o.Set("loadMs", (double)model_->load_ns / 1e6);
   o.Set("batchSize", hy_model_batch_size(model_));
+  o.Set("kvCacheType", model_->params.kv_cache == HY_KV_CACHE_F32 ? "f32" : "f16");
   o.Set("hasVocabulary", Napi::Boolean::New(env, model_->vocab != nullptr));
   // parameters and the tensor-type histogram
   double params = 0;

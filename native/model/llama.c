@@ -146,8 +146,8 @@ void hy_llama_model_free(hy_llama_model *m) {
     hyperionFree(m);
 }
 
-uint64_t hy_llama_kv_bytes(const hy_llama_hparams *hp, uint32_t n_ctx, uint32_t kv_type) {
-    uint64_t elem = kv_type == HY_TYPE_F32 ? 4 : 2;
+uint64_t hy_llama_kv_bytes(const hy_llama_hparams *hp, uint32_t n_ctx, hy_kv_cache_type cache) {
+    uint64_t elem = cache == HY_KV_CACHE_F32 ? 4 : 2;
     return 2ull * hp->n_layer * n_ctx * hp->n_embd_kv * elem;
 }
 
@@ -159,6 +159,7 @@ struct hy_llama_context {
     uint32_t n_past;
 
     /* KV cache: per layer, n_ctx rows of n_embd_kv elements of kv_type */
+    uint32_t kv_type;  /* HY_TYPE_F16 or HY_TYPE_F32 (from p.kv_cache) */
     size_t kv_row_bytes;
     uint8_t *k_cache; /* [n_layer, n_ctx, n_embd_kv] */
     uint8_t *v_cache; /* [n_layer, n_ctx, n_embd_kv] */
@@ -270,7 +271,6 @@ hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_ll
     const hy_llama_hparams *hp = &model->hp;
     hy_llama_context_params p = *params;
     if (p.n_batch == 0) p.n_batch = 64;
-    if (p.kv_type == 0 && params->kv_type != HY_TYPE_F32) p.kv_type = HY_TYPE_F16;
     uint64_t max_ctx = (uint64_t)(hp->n_ctx_train ? hp->n_ctx_train : 4096) * 8;
     if (p.n_ctx < 1 || p.n_ctx > max_ctx || p.n_ctx > (1u << 24))
         return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "use a context size between 1 and 8 x the trained context",
@@ -280,16 +280,17 @@ hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_ll
         return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "use at most 4096",
                              ((hy_field[]){ HY_TXT("field", "batchSize"), HY_NUM("value", p.n_batch) }),
                              "batchSize %u is larger than 4096", p.n_batch);
-    if (p.kv_type != HY_TYPE_F16 && p.kv_type != HY_TYPE_F32)
-        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "use f16 or f32", ((hy_field[]){ HY_TXT("field", "kvType") }),
-                             "KV cache type %u is not f16 or f32", p.kv_type);
+    if (p.kv_cache != HY_KV_CACHE_F16 && p.kv_cache != HY_KV_CACHE_F32)
+        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "use f16 or f32", ((hy_field[]){ HY_TXT("field", "kvCacheType") }),
+                             "KV cache type %u is not f16 or f32", p.kv_cache);
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
 
     hy_llama_context *c = hyperionCalloc(1, sizeof *c, HYPERION_TAG_SESSION);
     if (!c) return hyperionGetLastError()->code;
     c->model = model;
     c->p = p;
-    c->kv_row_bytes = (size_t)hp->n_embd_kv * (p.kv_type == HY_TYPE_F32 ? 4 : 2);
+    c->kv_type = p.kv_cache == HY_KV_CACHE_F32 ? HY_TYPE_F32 : HY_TYPE_F16;
+    c->kv_row_bytes = (size_t)hp->n_embd_kv * (c->kv_type == HY_TYPE_F32 ? 4 : 2);
 
     hyperion_status s = HYPERION_OK;
     size_t layer_bytes = c->kv_row_bytes * p.n_ctx;
@@ -478,7 +479,7 @@ static void attention_items(void *arg, size_t begin, size_t end, int thread_inde
     const hy_llama_hparams *hp = &c->model->hp;
     uint32_t hd = hp->head_dim;
     uint32_t group = hp->n_head / hp->n_head_kv;
-    size_t elem = c->p.kv_type == HY_TYPE_F32 ? 4 : 2;
+    size_t elem = c->kv_type == HY_TYPE_F32 ? 4 : 2;
     const uint8_t *k_layer = c->k_cache + (size_t)ps->layer * c->p.n_ctx * c->kv_row_bytes;
     const uint8_t *v_layer = c->v_cache + (size_t)ps->layer * c->p.n_ctx * c->kv_row_bytes;
     float *scores = c->scores + (size_t)thread_index * c->p.n_ctx;
@@ -489,10 +490,10 @@ static void attention_items(void *arg, size_t begin, size_t end, int thread_inde
         uint32_t kvh = h / group;
         uint32_t n_kv = ps->pos0 + t + 1; /* causal: positions 0..pos */
         const float *q = c->q + (size_t)t * hp->n_embd_q + (size_t)h * hd;
-        hy_attn_scores(scores, q, k_layer + (size_t)kvh * hd * elem, c->p.kv_type, c->kv_row_bytes, hd, n_kv, scale);
+        hy_attn_scores(scores, q, k_layer + (size_t)kvh * hd * elem, c->kv_type, c->kv_row_bytes, hd, n_kv, scale);
         hy_softmax(scores, n_kv);
         hy_attn_values(c->attn + (size_t)t * hp->n_embd_q + (size_t)h * hd, scores, v_layer + (size_t)kvh * hd * elem,
-                       c->p.kv_type, c->kv_row_bytes, hd, n_kv);
+                       c->kv_type, c->kv_row_bytes, hd, n_kv);
     }
 }
 
@@ -504,7 +505,7 @@ static void attention_cost(const void *arg, size_t begin, size_t end, uint64_t *
     const pass *ps = arg;
     const hy_llama_context *c = ps->c;
     const hy_llama_hparams *hp = &c->model->hp;
-    uint64_t hd = hp->head_dim, elem = c->p.kv_type == HY_TYPE_F32 ? 4 : 2;
+    uint64_t hd = hp->head_dim, elem = c->kv_type == HY_TYPE_F32 ? 4 : 2;
     for (size_t item = begin; item < end; item++) {
         uint64_t n_kv = (uint64_t)ps->pos0 + item / hp->n_head + 1;
         *bytes += 2 * n_kv * hd * elem + 2 * hd * 4;
@@ -517,10 +518,10 @@ static hyperion_status attention(pass *ps) {
     const hy_llama_hparams *hp = &c->model->hp;
     const int64_t dims[4] = { ps->n, hp->n_head, (int64_t)ps->pos0 + ps->n, hp->head_dim };
     HY_ZONE_OP(za, "attention", ps->zone_layer, .dims = { dims[0], dims[1], dims[2], dims[3] },
-               .type = type_name(c->p.kv_type));
+               .type = type_name(c->kv_type));
     hy_threadpool_zone zone, *zp = NULL;
     if (za.buffer) {
-        zone = (hy_threadpool_zone){ .name = "attention", .type = type_name(c->p.kv_type), .layer = ps->zone_layer,
+        zone = (hy_threadpool_zone){ .name = "attention", .type = type_name(c->kv_type), .layer = ps->zone_layer,
                                      .dims = { dims[0], dims[1], dims[2], dims[3] }, .item_cost = attention_cost };
         zp = &zone;
     }
@@ -601,12 +602,12 @@ static void rope_and_store(pass *ps, uint32_t l) {
     uint8_t *k_layer = c->k_cache + (size_t)l * c->p.n_ctx * c->kv_row_bytes;
     uint8_t *v_layer = c->v_cache + (size_t)l * c->p.n_ctx * c->kv_row_bytes;
     /* k and v read as floats, written in the cache type */
-    HY_ZONE_OP(zs, "kv_store", ps->zone_layer, .dims = { n, KV }, .type = type_name(c->p.kv_type),
+    HY_ZONE_OP(zs, "kv_store", ps->zone_layer, .dims = { n, KV }, .type = type_name(c->kv_type),
                .bytes = 2ull * n * (KV * 4 + c->kv_row_bytes));
     for (uint32_t t = 0; t < n; t++) {
         size_t row = (size_t)(ps->pos0 + t) * c->kv_row_bytes;
-        hy_kv_store(k_layer + row, c->p.kv_type, c->k + (size_t)t * KV, KV);
-        hy_kv_store(v_layer + row, c->p.kv_type, c->v + (size_t)t * KV, KV);
+        hy_kv_store(k_layer + row, c->kv_type, c->k + (size_t)t * KV, KV);
+        hy_kv_store(v_layer + row, c->kv_type, c->v + (size_t)t * KV, KV);
     }
     HY_ZONE_END(zs);
 }

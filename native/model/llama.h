@@ -35,15 +35,23 @@ void hy_llama_model_free(hy_llama_model *model);
 /* The hyperparameters as the reference forward pass's config. */
 void hy_llama_config_from_hparams(const hy_llama_hparams *hp, hy_llama_config *cfg);
 
-/* Bytes of KV cache one context of n_ctx positions needs (F16 cache). */
-uint64_t hy_llama_kv_bytes(const hy_llama_hparams *hp, uint32_t n_ctx, uint32_t kv_type);
+/* The KV cache's element type. F16 is the default, as in llama.cpp: half the
+ * memory and bandwidth of F32, at about 5e-4 relative rounding per value. F32
+ * keeps the graph within float rounding of the reference forward pass. */
+typedef enum hy_kv_cache_type {
+    HY_KV_CACHE_F16 = 0,
+    HY_KV_CACHE_F32 = 1,
+} hy_kv_cache_type;
+
+/* Bytes of KV cache one context of n_ctx positions needs. */
+uint64_t hy_llama_kv_bytes(const hy_llama_hparams *hp, uint32_t n_ctx, hy_kv_cache_type cache);
 
 typedef struct hy_llama_context hy_llama_context;
 
 typedef struct hy_llama_context_params {
     uint32_t n_ctx;        /* positions the KV cache holds (1 .. n_ctx_train * 8) */
     uint32_t n_batch;      /* tokens processed per forward pass (prompt chunks); default 64 */
-    uint32_t kv_type;      /* HY_TYPE_F16 (default) or HY_TYPE_F32 */
+    uint32_t kv_cache;     /* hy_kv_cache_type: HY_KV_CACHE_F16 (0, the default) or HY_KV_CACHE_F32 */
     uint32_t n_threads;    /* pool threads to give matmul scratch at create (0: at the first decode) */
 } hy_llama_context_params;
 

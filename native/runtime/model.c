@@ -225,7 +225,7 @@ uint32_t hy_model_batch_size(const hy_model *m) { return m->params.batch_size ? 
 
 hyperion_status hy_model_evaluate(hy_model *m, const int32_t *tokens, uint32_t n_tokens, int all_logits, float *out,
                                   const atomic_int *abort_flag) {
-    hy_llama_context_params cp = { n_tokens, m->params.batch_size, 0, (uint32_t)hy_threadpool_size(m->pool) };
+    hy_llama_context_params cp = { n_tokens, m->params.batch_size, m->params.kv_cache, (uint32_t)hy_threadpool_size(m->pool) };
     hy_llama_context *ctx = NULL;
     hy_mem_budget *outer = hyperionSetThreadMemoryBudget(m->budget);
     hyperion_status s = hy_llama_context_create(m->llama, &cp, &ctx);

@@ -19,6 +19,7 @@ typedef struct hy_model_params {
     int32_t threads;        /* <= 0: physical cores */
     uint32_t context_size;  /* default for contexts; 0: min(trained context, 2048) */
     uint32_t batch_size;    /* tokens per forward pass; 0: 64 */
+    uint32_t kv_cache;      /* hy_kv_cache_type of every context on the model: F16 (0, default) or F32 */
 } hy_model_params;
 
 /* One thread waiting for its turn on the model (see hy_model_turn_begin). */

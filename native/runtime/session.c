@@ -17,7 +17,7 @@ hyperion_status hy_session_create(hy_model *m, uint32_t n_ctx, hy_session **out)
         return st;
     }
     s->model = m;
-    hy_llama_context_params cp = { n_ctx, hy_model_batch_size(m), 0, (uint32_t)hy_threadpool_size(m->pool) };
+    hy_llama_context_params cp = { n_ctx, hy_model_batch_size(m), m->params.kv_cache, (uint32_t)hy_threadpool_size(m->pool) };
     st = hy_llama_context_create(m->llama, &cp, &s->ctx);
     if (st == HYPERION_OK) {
         s->n_ctx = hy_llama_context_n_ctx(s->ctx);

@@ -168,7 +168,7 @@ HY_TEST(profiler_graph_zones_on_stories260k) {
     HY_REQUIRE(hy_llama_model_load(path, &m) == HYPERION_OK);
     hy_threadpool *pool = NULL;
     hy_llama_context *ctx = NULL;
-    hy_llama_context_params cp = { 64, N_BATCH, HY_TYPE_F16, 0 };
+    hy_llama_context_params cp = { 64, N_BATCH, HY_KV_CACHE_F16, 0 };
     HY_REQUIRE(hy_threadpool_create(1, &pool) == HYPERION_OK);
     HY_REQUIRE(hy_llama_context_create(m, &cp, &ctx) == HYPERION_OK);
     float *logits = malloc((size_t)m->hp.n_vocab * sizeof(float));
