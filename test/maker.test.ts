@@ -46,3 +46,36 @@ describe('makeModel', () => {
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('big'))).toEqual([]);
   });
 });
+
+describe('KV cache type', () => {
+  it("is f16 by default; 'f32' doubles the kv-cache bytes and the two give close logits", async () => {
+    const { getMemoryDebugInfo } = await import('../src/index');
+    const dir = tempDir('hyperion-kv-');
+    const file = path.join(dir, 'tiny.gguf');
+    await makeModel(file, { type: 'f32', seed: 9 });
+    const kvBytes = () => getMemoryDebugInfo().byTag['kv-cache']?.bytes ?? 0;
+    const m16 = await loadModel(file, { threads: 1 });
+    const m32 = await loadModel(file, { threads: 1, kvCacheType: 'f32' });
+    expect(m16.info.kvCacheType).toBe('f16');
+    expect(m32.info.kvCacheType).toBe('f32');
+    const base = kvBytes();
+    const s16 = m16.createSession({ contextSize: 64 });
+    const with16 = kvBytes() - base;
+    const s32 = m32.createSession({ contextSize: 64 });
+    const with32 = kvBytes() - base - with16;
+    expect(with16).toBeGreaterThan(0);
+    expect(with32).toBe(2 * with16);
+    await s16.dispose();
+    await s32.dispose();
+    const prompt = [1, 5, 99, 300, 7];
+    const a = await m16.evaluate(prompt);
+    const b = await m32.evaluate(prompt);
+    let num = 0, den = 0;
+    for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
+    // F16 keeps 11 significant bits of K and V: ~5e-4 relative per value, less after attention averages them
+    expect(Math.sqrt(num / den)).toBeLessThan(2e-3);
+    await expect(loadModel(file, { kvCacheType: 'q8_0' as never })).rejects.toMatchObject({ code: 'HYPERION_INVALID_ARGUMENT', field: 'kvCacheType' });
+    await m16.dispose();
+    await m32.dispose();
+  });
+});
