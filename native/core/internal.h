@@ -55,6 +55,11 @@ void hy_format_iso8601(uint64_t time_ns, char *buf, size_t size);
  * (truncating to fit size, always NUL-terminated, never splitting an escape). */
 size_t hy_json_escape(const char *text, size_t length, char *out, size_t size);
 
+/* Length of the well-formed UTF-8 sequence at s (1..4 bytes, never more than
+ * available), or 0 when the bytes there are not one (overlong forms,
+ * surrogates, code points past U+10FFFF, truncated sequences). */
+size_t hy_utf8_sequence_length(const unsigned char *s, size_t available);
+
 /* Count a record the log handler's own queue (to JS) had no room for. */
 void hy_log_note_handler_drop(void);
 

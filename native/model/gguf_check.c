@@ -60,28 +60,15 @@ void hy_gguf_add_warning(hy_gguf *g, const char *field, uint64_t offset, const c
 int hy_gguf_utf8_valid(const uint8_t *s, uint64_t n, uint64_t *bad) {
     uint64_t i = 0;
     while (i < n) {
-        uint8_t c = s[i];
-        uint64_t len;
-        uint32_t min, cp;
-        if (c == 0) goto invalid;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xE0) == 0xC0) { len = 2; min = 0x80; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; min = 0x800; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; min = 0x10000; cp = c & 0x07; }
-        else goto invalid;
-        if (len > n - i) goto invalid;
-        for (uint64_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) goto invalid;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
+        /* a NUL inside a GGUF string is refused too: C consumers would cut there */
+        size_t len = s[i] == 0 ? 0 : hy_utf8_sequence_length(s + i, (size_t)(n - i < 4 ? n - i : 4));
+        if (len == 0) {
+            if (bad) *bad = i;
+            return 0;
         }
-        /* overlong forms, UTF-16 surrogates and code points past U+10FFFF */
-        if (cp < min || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) goto invalid;
         i += len;
     }
     return 1;
-invalid:
-    if (bad) *bad = i;
-    return 0;
 }
 
 /* ------------------------------------------------------------ name tables */
