@@ -143,6 +143,13 @@ static void *logger_main(void *arg) {
     return NULL;
 }
 
+/* Set on the thread that holds L.lock to start or reconfigure the logger:
+ * that allocates (queue, sinks) through the memory pool, and the pool may log
+ * (or fail and raise an error, which logs). Those records must not come back
+ * here and take L.lock again on the same thread (a self-deadlock); before the
+ * logger runs they are counted as dropped instead. */
+static _Thread_local int starting_here;
+
 /* Start the logger with the current configuration. Called with L.lock held. */
 static hyperion_status start_locked(void) {
     if (L.started) return HYPERION_OK;
@@ -173,10 +180,14 @@ static hyperion_status start_locked(void) {
     return HYPERION_OK;
 }
 
+
 static hyperion_status ensure_started(void) {
     if (__atomic_load_n(&L.started, __ATOMIC_ACQUIRE)) return HYPERION_OK;
+    if (starting_here) return HYPERION_INTERNAL;
     pthread_mutex_lock(&L.lock);
+    starting_here = 1;
     hyperion_status status = start_locked();
+    starting_here = 0;
     pthread_mutex_unlock(&L.lock);
     return status;
 }
@@ -225,6 +236,7 @@ hyperion_status hyperionConfigureLogging(const hyperion_log_config *config) {
 #endif
 
     pthread_mutex_lock(&L.lock);
+    starting_here = 1;   /* the sinks and queue allocate and may log: see ensure_started */
     if (!L.started) {
         hyperion_log_config previous = L.config;
         L.config = *config;
@@ -248,6 +260,7 @@ hyperion_status hyperionConfigureLogging(const hyperion_log_config *config) {
         }
     }
     if (status == HYPERION_OK) apply_levels(config);
+    starting_here = 0;
     pthread_mutex_unlock(&L.lock);
     return status;
 }

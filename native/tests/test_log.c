@@ -208,3 +208,27 @@ HY_TEST(json_escape_handles_controls_and_invalid_utf8) {
     hy_json_escape("\"\"\"\"", 4, tiny, sizeof tiny); /* never splits an escape */
     HY_CHECK_STR(tiny, "\\\"\\\"");
 }
+
+/* Starting the logger allocates through the pool; when that allocation fails
+ * with memory debug logging on, the failure's own log record must not come
+ * back into the start (the same thread would take the logger's lock twice). */
+HY_TEST(log_start_survives_its_own_failed_allocation) {
+    hyperionShutdownLogging();
+    HY_REQUIRE(hyperionSetCategoryLogLevel(HYPERION_LOG_MEMORY, HYPERION_LOG_DEBUG) == HYPERION_OK);
+    HY_REQUIRE(hyperionSetCategoryLogLevel(HYPERION_LOG_GENERAL, HYPERION_LOG_DEBUG) == HYPERION_OK);
+    hyperion_log_stats before, after;
+    hyperionGetLogStats(&before);
+    hyperionTestFailAllocation(1, 0);   /* the log queue's allocation */
+    hyperionLog(HYPERION_LOG_ERROR, HYPERION_LOG_GENERAL, "nowhere to go");   /* returns: dropped */
+    hyperionTestFailAllocation(0, 0);
+    hyperionGetLogStats(&after);
+    HY_CHECK(after.dropped_queue > before.dropped_queue);
+    HY_CHECK_INT((int)(after.accepted - before.accepted), 0);
+    reset_logging();   /* starts it for real */
+    hyperionGetLogStats(&before);
+    hyperionLog(HYPERION_LOG_ERROR, HYPERION_LOG_GENERAL, "delivered");
+    HY_REQUIRE(hyperionLogFlush(2000) == HYPERION_OK);
+    hyperionGetLogStats(&after);
+    HY_CHECK_INT((int)(after.accepted - before.accepted), 1);
+    HY_REQUIRE(hyperionSetLogLevel(HYPERION_LOG_WARN) == HYPERION_OK);
+}
