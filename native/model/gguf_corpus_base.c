@@ -70,7 +70,7 @@ static void kv_array_head(emitter *e, int k, const char *key, uint32_t elem, uin
 }
 
 static const char *const tokens[CORPUS_VOCAB] = {
-    "<unk>", "<s>", "</s>", "\xe2\x96\x81" "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m",
+    "<unk>", "<s>", "</s>", "\u2581a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m",
 };
 
 static const char description[] =
