@@ -13,22 +13,30 @@
     "defines": ["_GNU_SOURCE", "HYPERION_HAVE_ZLIB=1", "HYPERION_BUILD_ADDON=1"],
     "include_dirs": ["native/include", "native"]
   },
+  "conditions": [
+    # The x86 instruction-set groups exist only on x86-64; elsewhere (arm64) the
+    # dispatch tables hold the scalar kernels (native/kernels/dispatch.c).
+    ["target_arch=='x64'", {
+      "targets": [
+        {
+          "target_name": "hyperion_avx2",
+          "type": "static_library",
+          "sources": ["<!@(node scripts/native-sources.js avx2)"],
+          "cflags": ["-mavx2", "-mfma", "-mf16c"]
+        },
+        {
+          "target_name": "hyperion_avx512",
+          "type": "static_library",
+          "sources": ["<!@(node scripts/native-sources.js avx512)"],
+          "cflags": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"]
+        }
+      ]
+    }]
+  ],
   "targets": [
     {
-      "target_name": "hyperion_avx2",
-      "type": "static_library",
-      "sources": ["<!@(node scripts/native-sources.js avx2)"],
-      "cflags": ["-mavx2", "-mfma", "-mf16c"]
-    },
-    {
-      "target_name": "hyperion_avx512",
-      "type": "static_library",
-      "sources": ["<!@(node scripts/native-sources.js avx512)"],
-      "cflags": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"]
-    },
-    {
       "target_name": "hyperion",
-      "dependencies": ["hyperion_avx2", "hyperion_avx512"],
+      "conditions": [["target_arch=='x64'", { "dependencies": ["hyperion_avx2", "hyperion_avx512"] }]],
       "sources": [
         "<!@(node scripts/native-sources.js core)",
         "<!@(node scripts/native-sources.js addon)"
