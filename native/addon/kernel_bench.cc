@@ -2,18 +2,21 @@
 //
 // kernelBenchCreate(spec) prepares the buffers of one kernel call once (from
 // the Hyperion pool, tag "test") and returns a handle; kernelBenchRun(handle)
-// makes exactly one call of that kernel on the calling thread, through the
-// kernel dispatch tables (kernels/kernels.h), so the instruction set in use is
-// the one the runtime uses and a JS benchmark library can time each call;
-// kernelBenchFree(handle) releases the buffers (a handle that is never freed
-// is released when it is garbage-collected). Synchronous by design: one call
-// is microseconds to tens of milliseconds, and the timing loop is in JS.
+// makes one call of that kernel on the calling thread, through the kernel
+// dispatch tables (kernels/kernels.h), so the instruction set in use is the
+// one the runtime uses and a JS benchmark library can time each call
+// (kernelBenchRun(handle, calls) makes `calls` calls as one sample, for
+// kernels too short to time one by one); kernelBenchFree(handle) releases the
+// buffers (a handle never freed is released when it is garbage-collected).
+// Synchronous by design: a call takes microseconds to tens of milliseconds and
+// the timing loop is in JS.
 //
 // Ops (spec.op):
 //   matvec     y = W x for one token: W [rows, cols] of spec.type, x quantized
 //              to the type's activation format. spec.copies identical copies
-//              of W are cycled through, one per call, so with enough copies
-//              the weights come from DRAM as in decode.
+//              of W (or as many as cover spec.coldBytes) are cycled through,
+//              one per call, so with enough copies the weights come from DRAM
+//              as in decode.
 //   matmul     Y = W X for spec.tokens tokens (prompt processing), with the
 //              kernel's scratch block.
 //   rmsnorm    out = rmsnorm(x) * w over spec.n floats
@@ -76,6 +79,7 @@ struct KernelBench {
   int wt = -1;
   int64_t rows = 0, cols = 0, tokens = 1, n = 0, heads = 0, kv_heads = 0, head_dim = 0, ctx = 0;
   uint32_t copies = 1, next = 0;
+  uint64_t cold_bytes = 0;
   // buffers (all from the pool, tag "test"; owned through `blocks`)
   uint8_t *w = nullptr;       // [copies][rows, row_bytes]
   size_t row_bytes = 0, matrix_bytes = 0;
@@ -140,6 +144,10 @@ hyperion_status PrepareMatrix(KernelBench &kb, Lcg &rng) {
     return Fail(HYPERION_INVALID_ARGUMENT, "spec.cols", nullptr, "cols must be a multiple of the type's block size");
   kb.row_bytes = hy_type_row_bytes(kb.type, (uint64_t)kb.cols);
   kb.matrix_bytes = kb.row_bytes * (size_t)kb.rows;
+  if (kb.cold_bytes > 0 && kb.op == Op::kMatvec) {  // enough copies to cover cold_bytes, so calls miss the caches
+    const uint64_t want = (kb.cold_bytes + kb.matrix_bytes - 1) / kb.matrix_bytes;
+    kb.copies = (uint32_t)(want < 1 ? 1 : want > 4096 ? 4096 : want);
+  }
   if (kb.matrix_bytes / kb.row_bytes != (size_t)kb.rows || kb.matrix_bytes > kMaxBytes / kb.copies)
     return Fail(HYPERION_INVALID_ARGUMENT, "spec.copies", "use a smaller shape or fewer copies", "the weight copies would exceed 4 GiB");
   const int64_t proto_rows = kb.rows < 64 ? kb.rows : 64;
@@ -355,6 +363,9 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   const int64_t copies = SpecInt(spec, "copies", 1);
   if (copies < 1 || copies > 4096) return ThrowInvalidArgument(env, "spec.copies", "spec.copies must be in [1, 4096]");
   kb->copies = (uint32_t)copies;
+  const int64_t cold = SpecInt(spec, "coldBytes", 0);
+  if (cold < 0 || (uint64_t)cold > kMaxBytes) return ThrowInvalidArgument(env, "spec.coldBytes", "spec.coldBytes must be in [0, 4 GiB]");
+  kb->cold_bytes = (uint64_t)cold;
   if (kb->op == Op::kMatmul && kb->tokens < 2) return ThrowInvalidArgument(env, "spec.tokens", "matmul needs spec.tokens >= 2");
   if (kb->op != Op::kMatmul) kb->tokens = 1;
 
@@ -390,7 +401,11 @@ Napi::Value Run(const Napi::CallbackInfo &info) {
   KernelBench *kb = Unwrap(info);
   if (!kb) return ThrowInvalidArgument(info.Env(), "handle", "not a kernel benchmark handle");
   if (kb->freed) return ThrowInvalidArgument(info.Env(), "handle", "the kernel benchmark was freed");
-  RunOnce(*kb);
+  // calls: how many calls this sample makes (default 1), so sub-microsecond
+  // kernels are timed over a few microseconds rather than against the timer
+  int64_t calls = info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 1;
+  if (calls < 1 || calls > 1000000) return ThrowInvalidArgument(info.Env(), "calls", "calls must be in [1, 1000000]");
+  for (int64_t i = 0; i < calls; i++) RunOnce(*kb);
   return info.Env().Undefined();
 }
 

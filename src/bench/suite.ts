@@ -36,9 +36,19 @@ export interface SuiteOptions {
   onNote?: (line: string) => void;
 }
 
-const DEFAULTS = { shape: 'stories110m', promptTokens: 128, genTokens: 32, promptRuns: 3, timing: { timeMs: 100, iterations: 6, warmupMs: 25 } };
+interface ModeDefaults {
+  shape: string;
+  /** End-to-end types; undefined: every type the model maker writes. */
+  types?: string[];
+  promptTokens: number;
+  genTokens: number;
+  promptRuns: number;
+  timing: KernelTiming;
+}
+
+const DEFAULTS: ModeDefaults = { shape: 'stories110m', promptTokens: 128, genTokens: 32, promptRuns: 3, timing: { timeMs: 100, iterations: 6, warmupMs: 25 } };
 // quick: one float, one block and one K-quant type end to end
-const QUICK = { shape: 'tiny', types: ['f32', 'q4_0', 'q4_k_m'], promptTokens: 16, genTokens: 8, promptRuns: 2, timing: { timeMs: 2, iterations: 3, warmupMs: 1 } };
+const QUICK: ModeDefaults = { shape: 'tiny', types: ['f32', 'q4_0', 'q4_k_m'], promptTokens: 16, genTokens: 8, promptRuns: 2, timing: { timeMs: 2, iterations: 3, warmupMs: 1 } };
 
 function gitCommit(): string | null {
   if (!fs.existsSync(path.join(packageRoot, '.git'))) return null;
@@ -81,7 +91,7 @@ export async function runBenchSuite(options: SuiteOptions = {}): Promise<BenchRe
   const catalog = modelMakerCatalog();
   const shape = options.shape ?? d.shape;
   if (!catalog.shapes.some((s) => s.name === shape)) throw invalidArgument('shape', `one of ${catalog.shapes.map((s) => s.name).join(', ')}`, shape);
-  const types = options.types ?? ('types' in d ? d.types : catalog.types);
+  const types = options.types ?? d.types ?? catalog.types;
   for (const t of types) if (!catalog.types.includes(t)) throw invalidArgument('types', `types from ${catalog.types.join(', ')}`, t);
   const threads = options.threads ?? [1, 2];
   threads.forEach((t) => positiveInt(t, 'threads', 1, 256));
