@@ -181,5 +181,7 @@ describe('hyperion verify on the malformed corpus', () => {
       results.forEach((r, k) => verdicts.push([batch[k], r.status, JSON.parse(r.stdout).ok]));
     }
     expect(verdicts.filter(([, status, ok]) => status !== EXIT.problem || ok !== false)).toEqual([]);
+    // the text form names each problem's code
+    for (const f of files.slice(0, 3)) expect(runCli(['verify', path.join(dir, f)]).stdout).toMatch(/problem HYPERION_MODEL_(INVALID|UNSUPPORTED)/);
   }, 120_000);
 });
