@@ -353,12 +353,14 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   if (kb->type == UINT32_MAX) return ThrowInvalidArgument(env, "spec.type", "spec.type is not a known tensor type");
   // sizes: each bounded so products below stay far from overflow
   constexpr int64_t kMaxDim = 1 << 20;
-  struct Dim { const char *key; int64_t *dst; int64_t fallback; } dims[] = {
-      {"rows", &kb->rows, 0}, {"cols", &kb->cols, 0}, {"tokens", &kb->tokens, 1}, {"n", &kb->n, 0},
-      {"heads", &kb->heads, 0}, {"kvHeads", &kb->kv_heads, 0}, {"headDim", &kb->head_dim, 0}, {"ctx", &kb->ctx, 0}};
+  struct Dim { const char *key, *field; int64_t *dst; int64_t fallback; } dims[] = {
+      {"rows", "spec.rows", &kb->rows, 0},        {"cols", "spec.cols", &kb->cols, 0},
+      {"tokens", "spec.tokens", &kb->tokens, 1},  {"n", "spec.n", &kb->n, 0},
+      {"heads", "spec.heads", &kb->heads, 0},     {"kvHeads", "spec.kvHeads", &kb->kv_heads, 0},
+      {"headDim", "spec.headDim", &kb->head_dim, 0}, {"ctx", "spec.ctx", &kb->ctx, 0}};
   for (const Dim &d : dims) {
     *d.dst = SpecInt(spec, d.key, d.fallback);
-    if (*d.dst < 0 || *d.dst > kMaxDim) return ThrowInvalidArgument(env, d.key, "spec sizes must be in [0, 1048576]");
+    if (*d.dst < 0 || *d.dst > kMaxDim) return ThrowInvalidArgument(env, d.field, "spec sizes must be in [0, 1048576]");
   }
   const int64_t copies = SpecInt(spec, "copies", 1);
   if (copies < 1 || copies > 4096) return ThrowInvalidArgument(env, "spec.copies", "spec.copies must be in [1, 4096]");
