@@ -4,23 +4,31 @@
 //                              [--prompt 512] [--gen 128] [--models <dir>] [--out <file.json>]
 //                              [--llama-bench <path to a llama-bench binary you built>]
 //
-// For each type: makes the model once (cached in --models, default
-// ~/.cache/hyperion-runtime/models), then for each thread count runs, in a child
-// process (so peak RSS is per run): load, one call processing --prompt tokens
+// The suite (`npm run bench`, src/bench/) runs the same end-to-end measurement
+// for every type at a smaller default shape; this script keeps the issue-3
+// figures and the llama.cpp comparison. For each type: makes the model once
+// (cached in --models, default ~/.cache/hyperion-runtime/models), then for each
+// thread count runs, in a child process (so peak RSS is per run): load, one call processing --prompt tokens
 // (matrix-matrix kernels), then --gen tokens decoded one at a time (matrix-vector
 // kernels, greedy). It measures the machine's memory bandwidth and reports the
 // decode ceiling it implies (bandwidth / weight bytes read per token) and the
 // share of it reached. With --llama-bench it runs that binary on the same file,
 // threads and sizes in the same sitting and prints the ratio. Measures and
 // prints; asserts nothing.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+// the run itself (model cache, child process, figures) is shared with `hyperion bench`: src/bench/engine.ts
+const engine = require(path.join(root, 'dist', 'cjs', 'bench', 'engine.js'));
+const { native } = require(path.join(root, 'dist', 'cjs', 'native.js'));
+const h = require(path.join(root, 'dist', 'cjs', 'index.js'));
+
 const { values } = parseArgs({
   options: {
     shape: { type: 'string', default: 'tinyllama-1.1b' },
@@ -28,32 +36,16 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1,2' },
     prompt: { type: 'string', default: '512' },
     gen: { type: 'string', default: '128' },
-    models: { type: 'string', default: path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hyperion-runtime', 'models') },
+    models: { type: 'string', default: engine.defaultModelsDir() },
     out: { type: 'string' },
     'llama-bench': { type: 'string' },
     'llama-reps': { type: 'string', default: '2' },
-    child: { type: 'string' },
   },
 });
 
-const require = (await import('node:module')).createRequire(import.meta.url);
-
-// ---- child mode: one run, printed as JSON --------------------------------------
-if (values.child) {
-  const { native } = require(path.join(root, 'dist', 'cjs', 'native.js'));
-  const [file, threads, prompt, gen] = JSON.parse(values.child);
-  const r = await native().benchEngine(file, { threads, promptTokens: prompt, genTokens: gen, batchSize: 512 });
-  r.peakRssBytes = process.resourceUsage().maxRSS * 1024;
-  process.stdout.write(JSON.stringify(r));
-  process.exit(0);
-}
-
-const h = require(path.join(root, 'dist', 'cjs', 'index.js'));
-const { native } = require(path.join(root, 'dist', 'cjs', 'native.js'));
 const types = values.types.split(',');
 const threadCounts = values.threads.split(',').map(Number);
 const prompt = Number(values.prompt), gen = Number(values.gen);
-fs.mkdirSync(values.models, { recursive: true });
 
 function bar(label, done, total) {
   if (!process.stderr.isTTY) return;
@@ -67,28 +59,25 @@ const limits = await native().machineLimits();
 
 const rows = [];
 for (const type of types) {
-  const file = path.join(values.models, `${values.shape}-${type}.gguf`);
-  if (!fs.existsSync(file)) {
-    console.error(`making ${path.basename(file)} (once; cached)...`);
-    await h.makeModel(file, { shape: values.shape, type, seed: 1, onProgress: (d, t) => bar(`make ${type}`, d, t) });
-  }
+  if (!fs.existsSync(engine.engineModelPath(values.models, values.shape, type))) console.error(`making ${values.shape}-${type}.gguf (once; cached)...`);
+  const model = await engine.ensureEngineModel(values.models, values.shape, type, (d, t) => bar(`make ${type}`, d, t));
   for (const threads of threadCounts) {
     console.error(`running ${type} with ${threads} thread(s)...`);
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify([file, threads, prompt, gen])], { encoding: 'utf8' });
-    if (child.status !== 0) {
-      console.error(child.stderr);
+    let r;
+    try {
+      r = await engine.runEngineChild(model.path, { threads, promptTokens: prompt, genTokens: gen, promptRuns: 1 });
+    } catch (e) {
+      console.error(e.message);
       continue;
     }
-    const r = JSON.parse(child.stdout);
-    const bandwidth = threads > 1 ? limits.bandwidthGbpsMt : limits.bandwidthGbps;
-    const ceiling = (bandwidth * 1e9) / r.weightBytesPerToken;
+    const [, tg] = engine.engineRows(r, values.shape, type, limits);
     const row = {
       type,
       threads,
       promptTokensPerSecond: prompt / (r.promptMs / 1000),
-      decodeTokensPerSecond: gen / (r.genMs / 1000),
-      decodeCeilingTokensPerSecond: ceiling,
-      shareOfCeiling: gen / (r.genMs / 1000) / ceiling,
+      decodeTokensPerSecond: tg.value,
+      decodeCeilingTokensPerSecond: tg.metrics.decodeCeilingTokensPerSecond,
+      shareOfCeiling: tg.metrics.shareOfLimit,
       weightBytesPerToken: r.weightBytesPerToken,
       fileBytes: r.fileBytes,
       kvBytes: r.kvBytes,
@@ -96,7 +85,7 @@ for (const type of types) {
       rssBudgetBytes: r.fileBytes + r.kvBytes + 64 * 1024 * 1024,
       loadMs: r.loadMs,
     };
-    if (values['llama-bench']) row.llamaCpp = runLlamaBench(values['llama-bench'], file, threads);
+    if (values['llama-bench']) row.llamaCpp = runLlamaBench(values['llama-bench'], model.path, threads);
     rows.push(row);
     console.error(`  ${type} x${threads}: pp ${row.promptTokensPerSecond.toFixed(1)} tok/s, tg ${row.decodeTokensPerSecond.toFixed(2)} tok/s ` +
       `(${(row.shareOfCeiling * 100).toFixed(0)}% of the ${row.decodeCeilingTokensPerSecond.toFixed(1)} tok/s ceiling), peak RSS ${(row.peakRssBytes / 1048576).toFixed(0)} MiB` +

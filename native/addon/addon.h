@@ -69,6 +69,7 @@ void RegisterModel(Napi::Env env, Napi::Object exports);
 void RegisterModelFiles(Napi::Env env, Napi::Object exports);
 void RegisterMaker(Napi::Env env, Napi::Object exports);
 void RegisterBench(Napi::Env env, Napi::Object exports);
+void RegisterKernelBench(Napi::Env env, Napi::Object exports);  // kernel_bench.cc, called by RegisterBench
 void RegisterTokenizer(Napi::Env env, Napi::Object exports);
 void RegisterSession(Napi::Env env, Napi::Object exports);
 void RegisterProfiler(Napi::Env env, Napi::Object exports);

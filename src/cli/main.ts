@@ -7,9 +7,10 @@ import { demoCommand } from './demo';
 import { runCommand } from './run';
 import { profileCommand } from './profile';
 import { version } from '../system';
-import { EXIT } from './exit-codes';
+import { EXIT, EXIT_MEANINGS } from './exit-codes';
 import { inspectCommand, verifyCommand } from './inspect';
 import { makeModelCommand } from './make-model';
+import { benchCommand } from './bench';
 
 export { EXIT };
 
@@ -44,7 +45,7 @@ const versionCommand: Command = {
   },
 };
 
-export const commands: Command[] = [demoCommand, inspectCommand, verifyCommand, makeModelCommand, runCommand, profileCommand, versionCommand];
+export const commands: Command[] = [demoCommand, inspectCommand, verifyCommand, makeModelCommand, runCommand, profileCommand, benchCommand, versionCommand];
 
 const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -61,7 +62,11 @@ function mainHelp(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Every command takes --help and --json. Exit codes: 0 ok, 1 problem found, 2 usage error, 70 internal error.',
+    'Every command takes --help, and --json to print its result as one JSON document on stdout (the schemas are in',
+    'the package\'s schemas/ folder). Errors with --json print {"error": {code, message, ...}} on stdout.',
+    '',
+    'Exit codes:',
+    ...(Object.keys(EXIT) as Array<keyof typeof EXIT>).map((k) => `  ${String(EXIT[k]).padStart(2)}  ${EXIT_MEANINGS[k]}`),
   ].join('\n');
 }
 

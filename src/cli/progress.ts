@@ -35,3 +35,27 @@ export function progress(label: string, stream: NodeJS.WriteStream = process.std
     },
   };
 }
+
+/**
+ * Progress through a list of steps: a bar with the step's label on a terminal,
+ * one plain line per step otherwise. Call with done === total to finish.
+ */
+export function stepProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): (done: number, total: number, label: string) => void {
+  if (quiet) return () => {};
+  const tty = stream.isTTY === true;
+  return (done, total, label) => {
+    if (tty) {
+      if (done >= total) {
+        stream.write('\r\x1b[K');
+        return;
+      }
+      const width = 24;
+      const filled = total > 0 ? Math.round((done / total) * width) : 0;
+      const head = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} `;
+      const room = Math.max(10, (stream.columns ?? 100) - head.length - 1);
+      stream.write(`\r\x1b[K${head}${label.length > room ? label.slice(0, room - 1) + '…' : label}`);
+    } else if (done < total) {
+      stream.write(`[${done}/${total} done] ${label}\n`);
+    }
+  };
+}

@@ -1,0 +1,22 @@
+// bench/engine-child.ts — the child process of one end-to-end run (see engine.ts):
+// argv[2] is {file, threads, promptTokens, genTokens, promptRuns, batchSize};
+// prints the run's figures as JSON on stdout, exits non-zero with the error on stderr.
+import { native } from '../native';
+
+async function main(): Promise<void> {
+  const o = JSON.parse(process.argv[2] ?? '{}') as { file: string; threads: number; promptTokens: number; genTokens: number; promptRuns: number; batchSize?: number };
+  const r = (await native().benchEngine(o.file, {
+    threads: o.threads,
+    promptTokens: o.promptTokens,
+    genTokens: o.genTokens,
+    promptRuns: o.promptRuns,
+    batchSize: o.batchSize ?? 512,
+  })) as Record<string, unknown>;
+  r.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(JSON.stringify(r));
+}
+
+main().catch((e: Error & { code?: string }) => {
+  process.stderr.write(`${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+  process.exitCode = 1;
+});

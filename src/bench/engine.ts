@@ -1,0 +1,148 @@
+// bench/engine.ts — end-to-end runs: prompt processing and decode speed of a
+// model-maker model, one child process per (type, threads) run so each run
+// starts cold and its peak RSS is its own. Used by the suite (`hyperion
+// bench`) and by benchmarks/engine.mjs (the issue-3 figures, llama.cpp side by side).
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { makeModel } from '../maker';
+import { defaultCacheDir } from '../cli/demo';
+import type { MachineLimits } from '../profiler';
+import { sampleStats } from './stats';
+import type { BenchRow } from './types';
+
+/** What the child process reports (native/addon/bench.cc's benchEngine, plus its peak RSS). */
+export interface EngineRun {
+  loadMs: number;
+  promptTokens: number;
+  /** The last prompt run; promptRunsMs has every run. */
+  promptMs: number;
+  promptRunsMs: number[];
+  genTokens: number;
+  genMs: number;
+  /** Each decoded token's time. */
+  tokenMs: number[];
+  weightBytesPerToken: number;
+  kvBytes: number;
+  fileBytes: number;
+  threads: number;
+  peakRssBytes: number;
+}
+
+export interface EngineRunOptions {
+  threads: number;
+  promptTokens: number;
+  genTokens: number;
+  /** Times the prompt is processed (fresh context each), for its spread; at least 1. */
+  promptRuns: number;
+  batchSize?: number;
+}
+
+/** The folder engine models are cached in (shared with benchmarks/engine.mjs). */
+export function defaultModelsDir(): string {
+  return path.join(defaultCacheDir(), 'models');
+}
+
+export function engineModelPath(modelsDir: string, shape: string, type: string): string {
+  return path.join(modelsDir, `${shape}-${type}.gguf`);
+}
+
+/** The model file for shape and type, made once with the model maker and reused after. */
+export async function ensureEngineModel(modelsDir: string, shape: string, type: string,
+  onProgress?: (done: number, total: number) => void): Promise<{ path: string; made: boolean }> {
+  const file = engineModelPath(modelsDir, shape, type);
+  if (fs.existsSync(file)) return { path: file, made: false };
+  fs.mkdirSync(modelsDir, { recursive: true });
+  // write under a temporary name, so an interrupted make never leaves a truncated model in the cache
+  const partial = `${file}.partial-${process.pid}`;
+  try {
+    await makeModel(partial, { shape, type, seed: 1, onProgress });
+    fs.renameSync(partial, file);
+  } finally {
+    fs.rmSync(partial, { force: true });
+  }
+  return { path: file, made: true };
+}
+
+/** One run in a child process (dist/cjs/bench/engine-child.js). Rejects with the child's error text. */
+export function runEngineChild(file: string, o: EngineRunOptions): Promise<EngineRun> {
+  const script = path.join(__dirname, 'engine-child.js');
+  const arg = JSON.stringify({ file, ...o });
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [script, arg], { encoding: 'utf8', maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (error) {
+        const text = (stderr || error.message).trim().split('\n').slice(-3).join(' ');
+        reject(new Error(`engine run failed (${path.basename(file)}, ${o.threads} threads): ${text}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(stdout) as EngineRun);
+      } catch {
+        reject(new Error(`engine run printed no result (${path.basename(file)}): ${stdout.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+/** The row names a (type, threads) run produces. */
+export function engineRowNames(shape: string, type: string, threads: number): { pp: string; tg: string } {
+  return { pp: `engine/pp/${type}/${shape}/${threads}t`, tg: `engine/tg/${type}/${shape}/${threads}t` };
+}
+
+/**
+ * The two rows of one run: prompt processing (tokens/s over each prompt run)
+ * and decode (tokens/s over the decoded tokens), with the decode ceiling the
+ * measured bandwidth implies (bandwidth / weight bytes read per token).
+ */
+export function engineRows(run: EngineRun, shape: string, type: string, limits: MachineLimits): BenchRow[] {
+  const names = engineRowNames(shape, type, run.threads);
+  const pp = sampleStats(run.promptRunsMs);
+  const tg = sampleStats(run.tokenMs);
+  const decodeRate = run.genTokens / (run.genMs / 1000);
+  const bandwidth = run.threads > 1 ? limits.bandwidthGbpsMt : limits.bandwidthGbps;
+  const ceiling = (bandwidth * 1e9) / run.weightBytesPerToken;
+  const common = {
+    fileBytes: run.fileBytes,
+    kvBytes: run.kvBytes,
+    peakRssBytes: run.peakRssBytes,
+    loadMs: run.loadMs,
+  };
+  const rme = (s: { rme: number }) => (Number.isFinite(s.rme) ? s.rme : null);
+  return [
+    {
+      name: names.pp,
+      kind: 'engine',
+      op: 'pp',
+      type,
+      shape,
+      detail: `prompt of ${run.promptTokens} tokens in one call`,
+      threads: run.threads,
+      value: run.promptTokens / (pp.mean / 1000),
+      unit: 'tok/s',
+      rme: rme(pp),
+      samples: pp.samples,
+      metrics: { promptTokens: run.promptTokens, meanPromptMs: pp.mean, ...common },
+    },
+    {
+      name: names.tg,
+      kind: 'engine',
+      op: 'tg',
+      type,
+      shape,
+      detail: `${run.genTokens} tokens decoded one at a time (greedy)`,
+      threads: run.threads,
+      value: decodeRate,
+      unit: 'tok/s',
+      rme: rme(tg),
+      samples: tg.samples,
+      metrics: {
+        genTokens: run.genTokens,
+        meanTokenMs: tg.mean,
+        weightBytesPerToken: run.weightBytesPerToken,
+        decodeCeilingTokensPerSecond: ceiling,
+        shareOfLimit: decodeRate / ceiling,
+        ...common,
+      },
+    },
+  ];
+}
