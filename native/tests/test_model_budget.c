@@ -89,7 +89,7 @@ static hy_model *load(void) {
         printf("    (../shared/models/stories260K.gguf absent: skipped)\n");
         return NULL;
     }
-    hy_model_params p = { 1, 0, 0 };
+    hy_model_params p = { 1, 0, 0, { 0 } };
     hy_model *m = NULL;
     if (hy_model_load(path, &p, &m) != HYPERION_OK) {
         hy_test_fail(__FILE__, __LINE__, "load failed: %s", hyperionGetLastError()->message);

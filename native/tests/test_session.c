@@ -21,7 +21,7 @@ static hy_model *load_model(uint32_t batch) {
         printf("    (../shared/models/stories260K.gguf absent: skipped)\n");
         return NULL;
     }
-    hy_model_params p = { 2, 0, batch };
+    hy_model_params p = { 2, 0, batch, { 0 } };
     hy_model *m = NULL;
     if (hy_model_load(path, &p, &m) != HYPERION_OK) {
         hy_test_fail(__FILE__, __LINE__, "load failed: %s", hyperionGetLastError()->message);
