@@ -195,7 +195,10 @@ describe('limits: threads and CPU', () => {
     expect(model).toBeLessThanOrEqual(0.6);
     expect(model).toBeGreaterThan(0.05);
     // the whole process (the main thread's share of handing pieces to JS included)
-    expect(processWide).toBeLessThanOrEqual(0.6 + 0.1);
+    // the whole process: the main thread, which takes the pieces and is not
+    // limited, adds its share on top; a generous bound still catches a limit
+    // that does not hold (unthrottled, this is 100% and more)
+    expect(processWide).toBeLessThanOrEqual(0.75);
   });
 });
 

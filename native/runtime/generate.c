@@ -86,7 +86,7 @@ static hyperion_status stopped(const request *r, hyperion_status inner) {
                           HY_NUM("requestedTokens", r->p->max_tokens) };
     if (why == HYPERION_TIMEOUT)
         return hy_error_raise(HYPERION_TIMEOUT, __FILE__, __LINE__, "raise timeoutMs or ask for fewer tokens", fields, 6,
-                              "generation timed out after %u ms (%.0f ms elapsed), %s", r->p->timeout_ms, elapsed_ms, where);
+                              "generation timed out after %u ms, %s", r->p->timeout_ms, where);
     if (why == HYPERION_DISPOSED)
         return hy_error_raise(HYPERION_DISPOSED, __FILE__, __LINE__, "create a new session", fields, 2,
                               "the session was disposed %s", where);
