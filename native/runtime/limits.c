@@ -92,8 +92,14 @@ void hy_model_cpu_lap(hy_model *m, hy_cpu_meter *meter) {
     if (!meter->running) return;
     uint64_t user, sys;
     hy_thread_cpu_times(&user, &sys);
-    if (user > meter->user_ns) atomic_fetch_add(&m->cpu_user_ns, user - meter->user_ns);
-    if (sys > meter->system_ns) atomic_fetch_add(&m->cpu_system_ns, sys - meter->system_ns);
+    /* the total is exact and grows; the split's system part may move in
+     * ticks, so a lap takes at most its total as system time */
+    uint64_t now = user + sys, before = meter->user_ns + meter->system_ns;
+    uint64_t d_total = now > before ? now - before : 0;
+    uint64_t d_sys = sys > meter->system_ns ? sys - meter->system_ns : 0;
+    if (d_sys > d_total) d_sys = d_total;
+    atomic_fetch_add(&m->cpu_user_ns, d_total - d_sys);
+    atomic_fetch_add(&m->cpu_system_ns, d_sys);
     meter->user_ns = user;
     meter->system_ns = sys;
 }

@@ -176,16 +176,18 @@ static uint64_t thread_cpu_ns(void) {
 }
 
 void hy_thread_cpu_times(uint64_t *user_ns, uint64_t *system_ns) {
+    /* The total from the thread's CPU clock (nanoseconds); the split from
+     * getrusage, whose figures may be tick-grained (1 ms here): system time
+     * is taken from it, capped by the total, and the rest is user time. */
+    uint64_t total = thread_cpu_ns(), sys = 0;
 #if defined(RUSAGE_THREAD)
     struct rusage ru;
-    if (getrusage(RUSAGE_THREAD, &ru) == 0) {
-        *user_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000ull + (uint64_t)ru.ru_utime.tv_usec * 1000ull;
-        *system_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000ull;
-        return;
-    }
+    if (getrusage(RUSAGE_THREAD, &ru) == 0)
+        sys = (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000ull;
 #endif
-    *user_ns = thread_cpu_ns();   /* no split known: all of it as user time */
-    *system_ns = 0;
+    if (sys > total) sys = total;
+    *user_ns = total - sys;
+    *system_ns = sys;
 }
 
 /* A worker records its CPU split (on its own thread). */
@@ -194,7 +196,7 @@ static void sample_worker_cpu(worker *w) {
     hy_thread_cpu_times(&user, &sys);
     atomic_store_explicit(&w->cpu_user, user, memory_order_relaxed);
     atomic_store_explicit(&w->cpu_system, sys, memory_order_relaxed);
-    atomic_store_explicit(&w->cpu_total, thread_cpu_ns(), memory_order_relaxed);
+    atomic_store_explicit(&w->cpu_total, user + sys, memory_order_relaxed);
 }
 
 /* The budget a waiting thread spins for: none while a duty cycle is in force,

@@ -177,8 +177,9 @@ void hy_threadpool_leave(hy_threadpool *pool, hy_threadpool *previous);
  * (read from its thread clock) is counted as user time. */
 void hy_threadpool_worker_cpu(const hy_threadpool *pool, uint64_t *user_ns, uint64_t *system_ns);
 
-/* The calling thread's CPU time so far, user and system (getrusage
- * RUSAGE_THREAD; without it all of CLOCK_THREAD_CPUTIME_ID as user). */
+/* The calling thread's CPU time so far: user + system is its thread CPU
+ * clock (exact); system is getrusage's RUSAGE_THREAD figure (possibly
+ * tick-grained; 0 without it), capped by the total. */
 void hy_thread_cpu_times(uint64_t *user_ns, uint64_t *system_ns);
 
 /* Counters of one pool since creation, for tests and the profiler. */
