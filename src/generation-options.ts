@@ -45,6 +45,8 @@ export interface GenerationOptions {
 /** The validated, packed form handed to native code. */
 export interface PackedGenerationOptions {
   maxTokens: number;
+  /** maxTokens was given (else it is the default, which a maxTokens limit replaces). */
+  maxTokensSet: boolean;
   temperature: number;
   topK: number;
   topP: number;
@@ -80,6 +82,7 @@ export function packGenerationOptions(options: unknown, nVocab?: number): { pack
   rejectUnknownKeys(o, '', KEYS);
   const packed: PackedGenerationOptions = {
     maxTokens: optionalNumber(o.maxTokens, 'maxTokens', { min: 0, max: 1 << 24, integer: true }, 256),
+    maxTokensSet: o.maxTokens !== undefined,
     temperature: optionalNumber(o.temperature, 'temperature', { min: 0, max: 100 }, 0.8),
     topK: optionalNumber(o.topK, 'topK', { min: 0, max: 1 << 24, integer: true }, 40),
     topP: optionalNumber(o.topP, 'topP', { min: 0, max: 1, exclusiveMin: true }, 0.95),

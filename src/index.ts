@@ -16,6 +16,7 @@ export { version, nativeVersion, getCpuFeatures, enableSIMD, setErrorCallback, g
 export type { CpuFeatures, Isa } from './system';
 export { loadModel, Model } from './model';
 export type { LoadModelOptions, ModelInfo, EvaluateOptions } from './model';
+export type { ResourceLimits, EffectiveResourceLimits, ResourceUsage, UsageCallbackOptions } from './limits';
 export { verifyModel, getModelInfo, inspectModel } from './model-files';
 export type { VerifyReport, ModelFileInfo, InspectReport, FileProblem } from './model-files';
 export { makeModel, modelMakerCatalog } from './maker';

@@ -8,6 +8,7 @@
 // named by their allocation sequence number (`id`), snapshots are objects.
 import { native } from './native';
 import { invalidArgument } from './errors';
+import { Model, nativeModelHandle } from './model';
 import { optionsObject, rejectUnknownKeys, optionalBoolean, optionalEnum, optionalNumber, requireNumber, type Options } from './validate';
 
 /** What a native block is for (the C core's tags). */
@@ -168,6 +169,8 @@ export interface CheckLeaksOptions {
   tags?: MemoryTag[];
   /** Groups listed, largest first (default all). */
   maxGroups?: number;
+  /** Only blocks charged to this model (its own and its sessions'). */
+  model?: Model;
 }
 
 export interface AllocationTrace {
@@ -285,13 +288,14 @@ function packGuard(value: unknown, packed: Options): void {
   packed.guardMaxMappings = optionalNumber(g.maxMappings, 'enableGuardPages.maxMappings', BYTES, 0);
 }
 
-function packThresholds(value: unknown): number[] | undefined {
+/** Usage thresholds: at most 8 ascending fractions in (0, 1]. @internal */
+export function packThresholds(value: unknown, field = 'usageThresholds'): number[] | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length > 8) throw invalidArgument('usageThresholds', 'an array of at most 8 fractions', value);
+  if (!Array.isArray(value) || value.length > 8) throw invalidArgument(field, 'an array of at most 8 fractions', value);
   let last = 0;
   return value.map((v, i) => {
-    const f = requireNumber(v, `usageThresholds[${i}]`, { min: 0, max: 1, exclusiveMin: true });
-    if (f <= last) throw invalidArgument(`usageThresholds[${i}]`, `a fraction above ${last} (ascending)`, v);
+    const f = requireNumber(v, `${field}[${i}]`, { min: 0, max: 1, exclusiveMin: true });
+    if (f <= last) throw invalidArgument(`${field}[${i}]`, `a fraction above ${last} (ascending)`, v);
     last = f;
     return f;
   });
@@ -333,8 +337,9 @@ export function initMemory(config: MemoryConfig = {}): MemorySettings {
   return native().memoryConfig() as MemorySettings;
 }
 
-function setUsageCallback(fn: ((event: MemoryUsageEvent) => void) | null | undefined): void {
-  const safe = fn
+/** A usage callback that cannot throw into native code (a throwing callback loses its event only). @internal */
+export function catchingUsageCallback(fn: ((event: MemoryUsageEvent) => void) | null | undefined): ((event: MemoryUsageEvent) => void) | null {
+  return fn
     ? (event: MemoryUsageEvent) => {
         try {
           fn(event);
@@ -343,7 +348,10 @@ function setUsageCallback(fn: ((event: MemoryUsageEvent) => void) | null | undef
         }
       }
     : null;
-  native().setMemoryUsageCallback(safe);
+}
+
+function setUsageCallback(fn: ((event: MemoryUsageEvent) => void) | null | undefined): void {
+  native().setMemoryUsageCallback(catchingUsageCallback(fn));
 }
 
 /** The memory debugger's settings in force. */
@@ -374,7 +382,7 @@ function frames(list: any[] | undefined): StackFrame[] {
   return (list ?? []).map((f) => ({ frame: f.frame, address: f.address, function: f.function, file: f.file, line: f.line, module: f.module, offset: f.offset }));
 }
 
-const LEAK_KEYS = ['format', 'sinceSequence', 'tags', 'maxGroups'] as const;
+const LEAK_KEYS = ['format', 'sinceSequence', 'tags', 'maxGroups', 'model'] as const;
 const DEFAULT_LEAK_TAGS = MEMORY_TAGS.filter((t) => t !== 'logging' && t !== 'memory-debugger');
 
 function tagMask(tags: unknown): number {
@@ -396,7 +404,13 @@ export function checkMemoryLeaks(options?: CheckLeaksOptions): LeakReport {
   const o = optionsObject(options, 'options');
   rejectUnknownKeys(o, '', LEAK_KEYS);
   const format = optionalEnum(o.format, 'format', ['text', 'json', 'both'] as const, 'both');
+  let model: unknown;
+  if (o.model !== undefined) {
+    model = o.model instanceof Model ? nativeModelHandle(o.model) : null;
+    if (!model) throw invalidArgument('model', 'a loaded model that is not disposed', o.model);
+  }
   const r = native().checkMemoryLeaks({
+    ...(model ? { model } : {}),
     minId: optionalNumber(o.sinceSequence, 'sinceSequence', BYTES, 0),
     tagMask: tagMask(o.tags ?? DEFAULT_LEAK_TAGS),
     maxGroups: optionalNumber(o.maxGroups, 'maxGroups', { min: 1, max: 0xffffffff, integer: true }, 0),

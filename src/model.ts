@@ -17,7 +17,18 @@ import {
   type SessionOwner,
   type GenerationResult,
 } from './session';
-import { parseModelLeakReport, type ModelLeakReport } from './memory';
+import { parseModelLeakReport, packThresholds, catchingUsageCallback, type ModelLeakReport, type MemoryUsageEvent } from './memory';
+import {
+  packLimits,
+  unpackLimits,
+  effectiveMaxTokens,
+  checkCallback,
+  type PackedLimits,
+  type ResourceLimits,
+  type EffectiveResourceLimits,
+  type ResourceUsage,
+  type UsageCallbackOptions,
+} from './limits';
 
 export interface LoadModelOptions {
   /** Worker threads for this model's pool (default: physical cores). */
@@ -31,6 +42,8 @@ export interface LoadModelOptions {
    * half the memory and bandwidth) or 'f32' (exact to float rounding, twice the memory).
    */
   kvCacheType?: 'f16' | 'f32';
+  /** Resource limits in force from the load on (maxMemoryMb covers the load itself); see model.setResourceLimits. */
+  limits?: ResourceLimits;
 }
 
 export interface ModelInfo {
@@ -72,8 +85,12 @@ interface NativeModel {
   evaluate(tokens: Int32Array, allLogits: boolean): Promise<Float32Array>;
   dispose(): void;
   tokenizer(): NativeTokenizer | null;
-  createSession(contextSize: number): NativeSession;
+  createSession(contextSize: number, limits?: PackedLimits): NativeSession;
   leakReport(): Parameters<typeof parseModelLeakReport>[0];
+  setResourceLimits(limits: PackedLimits): void;
+  getResourceLimits(): PackedLimits;
+  getResourceUsage(): ResourceUsage;
+  setUsageCallback(cb: ((event: MemoryUsageEvent) => void) | null, thresholds?: number[]): void;
 }
 
 let handleOf: (model: Model) => NativeModel | null;
@@ -105,6 +122,7 @@ export class Model {
     const tokenizer = this.#tokenizer;
     this.#owner = {
       path,
+      threads: this.info.threads,
       vocabSize: this.info.vocabSize,
       tokenizerOrNull: tokenizer,
       forget: (s) => sessions.delete(s),
@@ -150,9 +168,10 @@ export class Model {
   createSession(options?: SessionOptions): Session {
     const handle = this.#handle();
     const o = optionsObject(options, 'options');
-    rejectUnknownKeys(o, '', ['contextSize']);
+    rejectUnknownKeys(o, '', ['contextSize', 'limits']);
     const contextSize = optionalNumber(o.contextSize, 'contextSize', { min: 1, max: 1 << 24, integer: true }, 0);
-    const session = new Session(handle.createSession(contextSize), this.#owner);
+    const limits = o.limits === undefined ? undefined : packLimits(o.limits, 'limits.', this.info.threads);
+    const session = new Session(handle.createSession(contextSize, limits), this.#owner);
     this.#sessions.add(session);
     return session;
   }
@@ -165,7 +184,8 @@ export class Model {
     const handle = this.#handle();
     const { packed, signal } = packOptions(options, this.info.vocabSize);
     const ids = resolvePrompt(this.#owner, prompt);
-    const size = Math.max(1, Math.min(this.info.contextSize, ids.length + packed.maxTokens));
+    const maxTokens = effectiveMaxTokens(packed.maxTokens, packed.maxTokensSet, handle.getResourceLimits().maxTokens);
+    const size = Math.max(1, Math.min(this.info.contextSize, ids.length + maxTokens));
     const session = new Session(handle.createSession(size), this.#owner);
     this.#sessions.add(session);
     try {
@@ -179,6 +199,43 @@ export class Model {
   /** Generate to the end on a temporary session; see Session.complete. */
   async complete(prompt: string | ArrayLike<number>, options?: GenerationOptions): Promise<GenerationResult> {
     return this.generate(prompt, options).collect();
+  }
+
+  /**
+   * Replace the model's resource limits (fields left out or null have none):
+   * maxMemoryMb bounds the pool memory charged to the model (allocations
+   * beyond it fail with HYPERION_MEMORY_LIMIT; it may go below current use),
+   * maxThreads and maxCpuPercent apply from the next forward pass, timeoutMs
+   * and maxTokens to requests made from now on. Sessions' limits narrow these.
+   */
+  setResourceLimits(limits: ResourceLimits): void {
+    const handle = this.#handle();
+    handle.setResourceLimits(packLimits(limits, '', this.info.threads));
+  }
+
+  /** The model's limits in force (null: none). */
+  getResourceLimits(): EffectiveResourceLimits {
+    return unpackLimits(this.#handle().getResourceLimits());
+  }
+
+  /** What the model uses now: memory, threads, CPU time, tokens, requests, sessions. */
+  getResourceUsage(): ResourceUsage {
+    return this.#handle().getResourceUsage();
+  }
+
+  /**
+   * Call `callback` (on the main thread) when the model's pool memory rises
+   * through a fraction of its maxMemoryMb, or falls back below it (5%
+   * hysteresis). Nothing fires while the model has no maxMemoryMb. null removes it.
+   */
+  setUsageCallback(callback: ((event: MemoryUsageEvent) => void) | null, options?: UsageCallbackOptions): void {
+    const handle = this.#handle();
+    checkCallback(callback);
+    const o = optionsObject(options, 'options');
+    rejectUnknownKeys(o, '', ['memoryThresholds']);
+    const thresholds = packThresholds(o.memoryThresholds, 'memoryThresholds') ?? [0.8, 0.95];
+    if (thresholds.length === 0) throw invalidArgument('memoryThresholds', 'at least one fraction', o.memoryThresholds);
+    handle.setUsageCallback(catchingUsageCallback(callback), thresholds);
   }
 
   /** True once dispose() was called. */
@@ -251,7 +308,7 @@ export function toTokenArray(tokens: ArrayLike<number>, vocabSize: number): Int3
   return out;
 }
 
-const LOAD_KEYS = ['threads', 'contextSize', 'batchSize', 'kvCacheType'] as const;
+const LOAD_KEYS = ['threads', 'contextSize', 'batchSize', 'kvCacheType', 'limits'] as const;
 
 /** Load a GGUF model. Rejects with HYPERION_IO, HYPERION_MODEL_INVALID (naming the field and byte offset) or HYPERION_MODEL_UNSUPPORTED. */
 export async function loadModel(path: string, options?: LoadModelOptions): Promise<Model> {
@@ -263,7 +320,9 @@ export async function loadModel(path: string, options?: LoadModelOptions): Promi
     contextSize: optionalNumber(o.contextSize, 'contextSize', { min: 1, max: 1 << 24, integer: true }, 0),
     batchSize: optionalNumber(o.batchSize, 'batchSize', { min: 1, max: 4096, integer: true }, 0),
     kvCacheType: optionalEnum(o.kvCacheType, 'kvCacheType', ['f16', 'f32'] as const, 'f16'),
+    limits: undefined as PackedLimits | undefined,
   };
+  if (o.limits !== undefined) packed.limits = packLimits(o.limits, 'limits.', packed.threads || undefined);
   const handle = (await native().loadModel(path, packed)) as NativeModel;
   return new Model(handle, path);
 }

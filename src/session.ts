@@ -7,6 +7,7 @@ import { HyperionError, invalidArgument } from './errors';
 import { packGenerationOptions, type GenerationOptions, type PackedGenerationOptions } from './generation-options';
 import { attachProfile, type ProfileSummary } from './profiler';
 import { checkIds, type Tokenizer } from './tokenizer';
+import { packLimits, unpackLimits, type PackedLimits, type ResourceLimits, type EffectiveResourceLimits } from './limits';
 
 /** One of the most likely tokens of a step (debug mode). */
 export interface GenerationCandidate {
@@ -73,6 +74,8 @@ export interface GenerationResult {
 export interface SessionOptions {
   /** Positions the session's KV cache holds (default: the model's contextSize). */
   contextSize?: number;
+  /** The session's resource limits (they narrow the model's); its KV cache already counts against maxMemoryMb. */
+  limits?: ResourceLimits;
 }
 
 /** @internal the addon's objects */
@@ -99,11 +102,15 @@ export interface NativeSession {
   reset(): void;
   dispose(): Promise<void>;
   info(): { contextSize: number; cachedTokens: number; disposed: boolean };
+  setResourceLimits(limits: PackedLimits): void;
+  getResourceLimits(): PackedLimits;
 }
 
 /** What a session needs from its model. @internal */
 export interface SessionOwner {
   readonly path: string;
+  /** The model's pool size (the bound of maxThreads). */
+  readonly threads: number;
   readonly vocabSize: number;
   readonly tokenizerOrNull: Tokenizer | null;
   forget(session: Session): void;
@@ -388,6 +395,22 @@ export class Session {
   /** Generate to the end and return the text, tokens, stop reason and figures. */
   async complete(prompt: string | ArrayLike<number>, options?: GenerationOptions): Promise<GenerationResult> {
     return this.generate(prompt, options).collect();
+  }
+
+  /**
+   * Replace the session's own resource limits (fields left out or null have
+   * none). They narrow the model's limits, never widen them: the bound in
+   * force is the smaller of the two. maxMemoryMb bounds the session's pool
+   * memory (its cache, its requests' buffers); maxThreads and maxCpuPercent
+   * apply to its forward passes; timeoutMs and maxTokens to requests made from now on.
+   */
+  setResourceLimits(limits: ResourceLimits): void {
+    this.#handle().setResourceLimits(packLimits(limits, '', this.#owner.threads));
+  }
+
+  /** The limits in force for this session: its own narrowed by the model's (null: none). */
+  getResourceLimits(): EffectiveResourceLimits {
+    return unpackLimits(this.#handle().getResourceLimits());
   }
 
   /** Forget the cache (runs after the requests already made). */

@@ -10,12 +10,22 @@
 
 struct hy_vocab;
 struct hy_model;
+struct hy_resource_limits;
 
 // A NativeTokenizer holding its own reference to vocab.
 Napi::Value NewTokenizerObject(Napi::Env env, hy_vocab *vocab);
 
 // A NativeSession of context_size positions (0: the model's default) on model,
-// with its generation thread; throws (returns undefined) on failure.
-Napi::Value NewSessionObject(Napi::Env env, hy_model *model, uint32_t context_size);
+// with its generation thread, under limits (NULL: none); throws (returns
+// undefined) on failure.
+Napi::Value NewSessionObject(Napi::Env env, hy_model *model, uint32_t context_size, const hy_resource_limits *limits);
+
+// Limits as the TS layer packs them ({maxMemoryBytes, maxThreads,
+// maxCpuPercent, timeoutMs, maxTokens}, 0 or absent = none; undefined/null =
+// no limits); false (with a JS exception pending) when value is not an object.
+bool ReadLimits(Napi::Env env, Napi::Value value, hy_resource_limits *out);
+Napi::Object LimitsObject(Napi::Env env, const hy_resource_limits &limits);
+// A model's usage figures (getResourceUsage).
+Napi::Object ModelUsageObject(Napi::Env env, hy_model *model);
 
 #endif

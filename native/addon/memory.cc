@@ -7,6 +7,7 @@
 // report strings over. Reports come as text plus JSON (parsed in TS). JS never
 // sees a raw pointer: blocks are named by id, snapshots are wrapped objects.
 #include "addon.h"
+#include "usage_channel.h"
 
 #include <atomic>
 #include <cstring>
@@ -18,6 +19,7 @@
 
 extern "C" {
 #include "core/internal.h"
+#include "runtime/model.h"
 }
 
 // ---- the environment's native objects -------------------------------------------
@@ -232,19 +234,27 @@ static Napi::Value EnableStackTraces(const Napi::CallbackInfo &info) {
 }
 
 // ---- usage thresholds -> JS ------------------------------------------------------
-//
-// The C callback runs on whatever thread allocated, with no allocator lock
-// held. It queues a copy of the event on a thread-safe function (non-blocking:
-// an allocation never waits for JS). The copy comes from the C++ heap, not the
-// pool: a notice that the pool is nearly full must not be refused by its limit.
 
-namespace {
+void UsageChannel::Open(Napi::Env env, Napi::Function fn, const char *name) {
+  Napi::ThreadSafeFunction fresh = Napi::ThreadSafeFunction::New(env, fn, name, 0, 1);
+  fresh.Unref(env);  // a callback alone does not keep the process alive
+  std::lock_guard<std::mutex> hold(lock_);
+  if (tsfn_) tsfn_.Release();
+  tsfn_ = fresh;
+}
 
-std::mutex g_usage_lock;
-Napi::ThreadSafeFunction g_usage_tsfn;  // guarded by g_usage_lock
-napi_env g_usage_env = nullptr;         // the environment that owns the callback
+void UsageChannel::Close() {
+  std::lock_guard<std::mutex> hold(lock_);
+  if (tsfn_) tsfn_.Release();
+  tsfn_ = Napi::ThreadSafeFunction();
+}
 
-void DeliverUsage(Napi::Env env, Napi::Function fn, hyperion_memory_usage_event *e) {
+bool UsageChannel::IsOpen() {
+  std::lock_guard<std::mutex> hold(lock_);
+  return (bool)tsfn_;
+}
+
+static void DeliverUsage(Napi::Env env, Napi::Function fn, hyperion_memory_usage_event *e) {
   if (env != nullptr && fn != nullptr) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("threshold", e->threshold);
@@ -258,20 +268,29 @@ void DeliverUsage(Napi::Env env, Napi::Function fn, hyperion_memory_usage_event 
   delete e;
 }
 
-void OnUsage(const hyperion_memory_usage_event *event, void *) {
-  std::lock_guard<std::mutex> hold(g_usage_lock);
-  if (!g_usage_tsfn) return;
-  auto *copy = new (std::nothrow) hyperion_memory_usage_event(*event);
+void UsageChannel::Post(const hyperion_memory_usage_event &event) {
+  std::lock_guard<std::mutex> hold(lock_);
+  if (!tsfn_) return;
+  auto *copy = new (std::nothrow) hyperion_memory_usage_event(event);
   if (!copy) return;
-  if (g_usage_tsfn.NonBlockingCall(copy, DeliverUsage) != napi_ok) delete copy;
+  if (tsfn_.NonBlockingCall(copy, DeliverUsage) != napi_ok) delete copy;
 }
 
+void UsageChannel::Callback(const hyperion_memory_usage_event *event, void *user_data) {
+  static_cast<UsageChannel *>(user_data)->Post(*event);
+}
+
+namespace {
+
+UsageChannel g_usage;            // the global thresholds' channel
+std::mutex g_usage_owner_lock;
+napi_env g_usage_env = nullptr;  // the environment that owns the callback
+
 void ReleaseUsage(napi_env env) {
-  std::lock_guard<std::mutex> hold(g_usage_lock);
+  std::lock_guard<std::mutex> hold(g_usage_owner_lock);
   if (env && g_usage_env != env) return;  // another environment owns it
   hyperionSetMemoryUsageCallback(nullptr, nullptr);
-  if (g_usage_tsfn) g_usage_tsfn.Release();
-  g_usage_tsfn = Napi::ThreadSafeFunction();
+  g_usage.Close();
   g_usage_env = nullptr;
 }
 
@@ -283,11 +302,10 @@ static Napi::Value SetUsageCallback(const Napi::CallbackInfo &info) {
     return ThrowInvalidArgument(env, "onUsage", "onUsage must be a function or null");
   ReleaseUsage(nullptr);
   if (info[0].IsFunction()) {
-    std::lock_guard<std::mutex> hold(g_usage_lock);
-    g_usage_tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "hyperion-memory-usage", 0, 1);
-    g_usage_tsfn.Unref(env);  // a callback alone does not keep the process alive
+    std::lock_guard<std::mutex> hold(g_usage_owner_lock);
+    g_usage.Open(env, info[0].As<Napi::Function>(), "hyperion-memory-usage");
     g_usage_env = env;
-    hyperionSetMemoryUsageCallback(OnUsage, nullptr);
+    hyperionSetMemoryUsageCallback(UsageChannel::Callback, &g_usage);
   }
   return env.Undefined();
 }
@@ -386,11 +404,17 @@ static Napi::Value HeapStats(const Napi::CallbackInfo &info) {
 
 // ---- reports -------------------------------------------------------------------------
 
-// checkLeaks({minId, tagMask, maxGroups, text, json})
+// checkLeaks({minId, tagMask, maxGroups, text, json, model})
 static Napi::Value CheckLeaks(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
   hyperion_leak_filter f{};
+  if (o.Has("model")) {
+    // only blocks charged to this model (and its sessions)
+    hy_model *m = NativeModelOf(env, o.Get("model"));
+    if (!m) return ThrowInvalidArgument(env, "model", "model must be a loaded model that is not disposed");
+    f.budget = m->budget;
+  }
   f.min_id = (uint64_t)NumberOr(o, "minId", 0);
   f.tag_mask = (uint32_t)NumberOr(o, "tagMask", 0);
   f.max_groups = (uint32_t)NumberOr(o, "maxGroups", 0);

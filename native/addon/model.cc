@@ -4,6 +4,7 @@
 #include "addon.h"
 #include "addon_objects.h"
 #include "async_job.h"
+#include "usage_channel.h"
 
 #include <cstring>
 #include <memory>
@@ -56,6 +57,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle>, public NativeResource 
   }
   hy_model *model() const { return model_; }
   void ReleaseAtExit() override {
+    StopUsageCallback();
     if (model_) hy_model_dispose(model_);
     model_ = nullptr;
   }
@@ -65,8 +67,16 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle>, public NativeResource 
   void Release() {
     if (!model_) return;
     UntrackResource(env_, this);
+    StopUsageCallback();
     hy_model_dispose(model_);  // requests in flight hold their own references
     model_ = nullptr;
+  }
+  // Once the budget's callback is removed no call runs or starts, so the
+  // channel can close (main thread).
+  void StopUsageCallback() {
+    if (!usage_) return;
+    if (model_) hyperionSetMemoryBudgetCallback(model_->budget, nullptr, 0, nullptr, nullptr);
+    usage_->Close();
   }
   Napi::Value Info(const Napi::CallbackInfo &info);
   Napi::Value Evaluate(const Napi::CallbackInfo &info);
@@ -74,8 +84,13 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle>, public NativeResource 
   Napi::Value Tokenizer(const Napi::CallbackInfo &info);
   Napi::Value CreateSession(const Napi::CallbackInfo &info);
   Napi::Value LeakReport(const Napi::CallbackInfo &info);
+  Napi::Value SetLimits(const Napi::CallbackInfo &info);
+  Napi::Value GetLimits(const Napi::CallbackInfo &info);
+  Napi::Value GetUsage(const Napi::CallbackInfo &info);
+  Napi::Value SetUsageCallback(const Napi::CallbackInfo &info);
   napi_env env_;
   hy_model *model_ = nullptr;
+  std::unique_ptr<UsageChannel> usage_;  // the model's usage thresholds (setUsageCallback)
   std::shared_ptr<ModelLeakBox> leaks_ = std::make_shared<ModelLeakBox>();
 };
 
@@ -116,6 +131,7 @@ static Napi::Value LoadModel(const Napi::CallbackInfo &info) {
   hy_model_params params{};
   if (info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
+    if (!ReadLimits(env, o.Get("limits"), &params.limits)) return env.Undefined();
     if (o.Get("threads").IsNumber()) params.threads = o.Get("threads").As<Napi::Number>().Int32Value();
     if (o.Get("contextSize").IsNumber()) params.context_size = o.Get("contextSize").As<Napi::Number>().Uint32Value();
     if (o.Get("batchSize").IsNumber()) params.batch_size = o.Get("batchSize").As<Napi::Number>().Uint32Value();
@@ -240,11 +256,68 @@ Napi::Value ModelHandle::Tokenizer(const Napi::CallbackInfo &info) {
   return NewTokenizerObject(env, model_->vocab);
 }
 
+// createSession(contextSize, limits?)
 Napi::Value ModelHandle::CreateSession(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!model_ || model_->disposed.load()) return ModelDisposed(env);
   uint32_t context_size = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
-  return NewSessionObject(env, model_, context_size);
+  hy_resource_limits limits;
+  if (!ReadLimits(env, info[1], &limits)) return env.Undefined();
+  return NewSessionObject(env, model_, context_size, &limits);
+}
+
+// ---- limits and usage ---------------------------------------------------------
+
+// setResourceLimits(packed): replaces all of them
+Napi::Value ModelHandle::SetLimits(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!model_ || model_->disposed.load()) return ModelDisposed(env);
+  hy_resource_limits limits;
+  if (!ReadLimits(env, info[0], &limits)) return env.Undefined();
+  if (hy_model_set_limits(model_, &limits) != HYPERION_OK) return ThrowLastError(env);
+  return env.Undefined();
+}
+
+Napi::Value ModelHandle::GetLimits(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!model_ || model_->disposed.load()) return ModelDisposed(env);
+  hy_resource_limits limits;
+  hy_model_get_limits(model_, &limits);
+  return LimitsObject(env, limits);
+}
+
+Napi::Value ModelHandle::GetUsage(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!model_ || model_->disposed.load()) return ModelDisposed(env);
+  return ModelUsageObject(env, model_);
+}
+
+// setUsageCallback(fn | null, thresholds: number[]): fn({threshold, rising,
+// inUseBytes, limitBytes, tag}) on the main thread when the model's memory
+// crosses a fraction of its maxMemoryMb
+Napi::Value ModelHandle::SetUsageCallback(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!model_ || model_->disposed.load()) return ModelDisposed(env);
+  if (!info[0].IsFunction()) {
+    StopUsageCallback();
+    return env.Undefined();
+  }
+  if (!info[1].IsArray()) return ThrowInvalidArgument(env, "thresholds", "thresholds must be an array");
+  Napi::Array list = info[1].As<Napi::Array>();
+  double th[HYPERION_MEMORY_MAX_THRESHOLDS];
+  uint32_t n = list.Length();
+  if (n == 0 || n > HYPERION_MEMORY_MAX_THRESHOLDS)
+    return ThrowInvalidArgument(env, "thresholds", "1 to 8 thresholds");
+  for (uint32_t i = 0; i < n; i++) th[i] = list.Get(i).ToNumber().DoubleValue();
+  if (!usage_) usage_ = std::make_unique<UsageChannel>();
+  usage_->Open(env, info[0].As<Napi::Function>(), "hyperion-model-usage");
+  if (hyperionSetMemoryBudgetCallback(model_->budget, th, n, UsageChannel::Callback, usage_.get()) != HYPERION_OK) {
+    hyperion_error e = *hyperionGetLastError();
+    usage_->Close();
+    hy_error_restore(&e);
+    return ThrowLastError(env);
+  }
+  return env.Undefined();
 }
 
 // null until the native model's last reference went, then what it left behind.
@@ -268,7 +341,11 @@ Napi::Function ModelHandle::Define(Napi::Env env) {
                       InstanceMethod("dispose", &ModelHandle::Dispose),
                       InstanceMethod("tokenizer", &ModelHandle::Tokenizer),
                       InstanceMethod("createSession", &ModelHandle::CreateSession),
-                      InstanceMethod("leakReport", &ModelHandle::LeakReport)});
+                      InstanceMethod("leakReport", &ModelHandle::LeakReport),
+                      InstanceMethod("setResourceLimits", &ModelHandle::SetLimits),
+                      InstanceMethod("getResourceLimits", &ModelHandle::GetLimits),
+                      InstanceMethod("getResourceUsage", &ModelHandle::GetUsage),
+                      InstanceMethod("setUsageCallback", &ModelHandle::SetUsageCallback)});
 }
 
 void RegisterModel(Napi::Env env, Napi::Object exports) {

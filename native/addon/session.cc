@@ -362,10 +362,12 @@ class SessionHandle : public Napi::ObjectWrap<SessionHandle> {
     Close();
     if (thread_.joinable()) thread_.join();
   }
-  hyperion_status Start(hy_model *model, uint32_t context_size);
+  hyperion_status Start(hy_model *model, uint32_t context_size, const hy_resource_limits *limits);
 
  private:
   Napi::Value Generate(const Napi::CallbackInfo &info);
+  Napi::Value SetLimits(const Napi::CallbackInfo &info);
+  Napi::Value GetLimits(const Napi::CallbackInfo &info);
   Napi::Value Reset(const Napi::CallbackInfo &info);
   Napi::Value Dispose(const Napi::CallbackInfo &info);
   Napi::Value Info(const Napi::CallbackInfo &info);
@@ -376,9 +378,9 @@ class SessionHandle : public Napi::ObjectWrap<SessionHandle> {
   uint32_t n_vocab_ = 0;
 };
 
-hyperion_status SessionHandle::Start(hy_model *model, uint32_t context_size) {
+hyperion_status SessionHandle::Start(hy_model *model, uint32_t context_size, const hy_resource_limits *limits) {
   auto core = std::make_shared<SessionCore>();
-  hyperion_status s = hy_session_create(model, context_size, &core->session);
+  hyperion_status s = hy_session_create_limited(model, context_size, limits, &core->session);
   if (s != HYPERION_OK) return s;
   core->n_ctx = core->session->n_ctx;
   tok_ = model->vocab ? model->vocab->tok : nullptr;  // the session's model reference keeps it alive
@@ -470,10 +472,18 @@ Napi::Value SessionHandle::Generate(const Napi::CallbackInfo &info) {
   r->params.stops = r->stop_ptrs.empty() ? nullptr : r->stop_ptrs.data();
   r->params.stop_lens = r->stop_lens.empty() ? nullptr : r->stop_lens.data();
   r->params.n_stops = r->stops.size();
+  // The session's limits (narrowed by the model's) are each request's
+  // defaults and caps: a request may ask for less, never more. The session
+  // object stays alive while core_ is set (its thread frees it after close).
+  hy_resource_limits limits;
+  hy_session_get_limits(core_->session, &limits);
   r->params.max_tokens = (uint32_t)NumberOr(o, "maxTokens", 256);
+  if (limits.max_tokens && (!o.Get("maxTokensSet").ToBoolean() || r->params.max_tokens > limits.max_tokens))
+    r->params.max_tokens = limits.max_tokens;
   Napi::Value eos = o.Get("stopAtEos");
   r->params.stop_at_eos = eos.IsBoolean() ? (eos.As<Napi::Boolean>() ? 1 : 0) : 1;
   double timeout_ms = NumberOr(o, "timeoutMs", 0);
+  if (limits.timeout_ms && (timeout_ms <= 0 || timeout_ms > limits.timeout_ms)) timeout_ms = limits.timeout_ms;
   r->params.timeout_ms = (uint32_t)timeout_ms;
   r->params.profile = o.Get("profile").ToBoolean() ? 1 : 0;
 
@@ -536,6 +546,25 @@ Napi::Value SessionHandle::Dispose(const Napi::CallbackInfo &info) {
   return deferred->Promise();
 }
 
+// setResourceLimits(packed): the session's own limits (they narrow the model's)
+Napi::Value SessionHandle::SetLimits(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!core_) return Disposed(env);
+  hy_resource_limits limits;
+  if (!ReadLimits(env, info[0], &limits)) return env.Undefined();
+  if (hy_session_set_limits(core_->session, &limits) != HYPERION_OK) return ThrowLastError(env);
+  return env.Undefined();
+}
+
+// getResourceLimits(): the limits in force (the session's narrowed by the model's)
+Napi::Value SessionHandle::GetLimits(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!core_) return Disposed(env);
+  hy_resource_limits limits;
+  hy_session_get_limits(core_->session, &limits);
+  return LimitsObject(env, limits);
+}
+
 Napi::Value SessionHandle::Info(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -548,12 +577,14 @@ Napi::Value SessionHandle::Info(const Napi::CallbackInfo &info) {
 Napi::Function SessionHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeSession",
                      {InstanceMethod("generate", &SessionHandle::Generate), InstanceMethod("reset", &SessionHandle::Reset),
-                      InstanceMethod("dispose", &SessionHandle::Dispose), InstanceMethod("info", &SessionHandle::Info)});
+                      InstanceMethod("dispose", &SessionHandle::Dispose), InstanceMethod("info", &SessionHandle::Info),
+                      InstanceMethod("setResourceLimits", &SessionHandle::SetLimits),
+                      InstanceMethod("getResourceLimits", &SessionHandle::GetLimits)});
 }
 
-Napi::Value NewSessionObject(Napi::Env env, hy_model *model, uint32_t context_size) {
+Napi::Value NewSessionObject(Napi::Env env, hy_model *model, uint32_t context_size, const hy_resource_limits *limits) {
   Napi::Object obj = GetAddonData(env)->session_ctor.New({});
-  if (SessionHandle::Unwrap(obj)->Start(model, context_size) != HYPERION_OK) return ThrowLastError(env);
+  if (SessionHandle::Unwrap(obj)->Start(model, context_size, limits) != HYPERION_OK) return ThrowLastError(env);
   return obj;
 }
 

@@ -209,8 +209,33 @@ typedef struct hyperion_memory_budget_usage {
  * HYPERION_OUT_OF_MEMORY (more than 65535 budgets alive). */
 hyperion_status hyperionCreateMemoryBudget(const char *name, uint64_t limit_bytes, hy_mem_budget **out);
 
-/* Change a budget's limit (may go below its use: later requests fail). */
+/* Budgets nest at most this many levels (a model's, its sessions'). */
+#define HYPERION_MEMORY_BUDGET_MAX_DEPTH 4
+
+/* Create a budget inside parent: a block charged to it is charged to parent
+ * (and its ancestors) too, so it counts against every limit up the chain; a
+ * refusal names the level that refused (field "budget"). The child holds a
+ * reference on parent until the child is gone. A leak filter naming parent
+ * also matches the child's blocks. Errors: as hyperionCreateMemoryBudget, and
+ * HYPERION_INVALID_ARGUMENT (parent NULL, or nesting deeper than
+ * HYPERION_MEMORY_BUDGET_MAX_DEPTH). */
+hyperion_status hyperionCreateChildMemoryBudget(const char *name, uint64_t limit_bytes, hy_mem_budget *parent,
+                                                hy_mem_budget **out);
+
+/* Change a budget's limit (may go below its use: later requests fail). Its
+ * thresholds are re-armed against the new limit without firing. */
 hyperion_status hyperionSetMemoryBudgetLimit(hy_mem_budget *budget, uint64_t limit_bytes);
+
+/* Usage thresholds of one budget: callback(event, user_data) runs when the
+ * budget's use rises through thresholds[i] x its limit, or falls back below
+ * it (5% hysteresis); event.limit_bytes is the budget's limit. Nothing fires
+ * while the budget has no limit. It runs on the allocating or freeing thread
+ * with no allocator lock held and must not block; allocations it makes
+ * trigger no budget callback. callback NULL removes it: once this returns, no
+ * call is running or will start. thresholds: 1..8 ascending fractions in
+ * (0, 1] (copied). Errors: HYPERION_INVALID_ARGUMENT naming "thresholds". */
+hyperion_status hyperionSetMemoryBudgetCallback(hy_mem_budget *budget, const double *thresholds, uint32_t count,
+                                                hyperion_memory_usage_callback callback, void *user_data);
 
 /* Copy a budget's figures into *usage. */
 void hyperionGetMemoryBudgetUsage(const hy_mem_budget *budget, hyperion_memory_budget_usage *usage);

@@ -126,7 +126,7 @@ static uint64_t note_free(const hy_block_desc *d) {
     atomic_fetch_add_explicit(&hy_mem_count.frees, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&hy_mem_count.tag_bytes[d->tag], d->size, memory_order_relaxed);
     atomic_fetch_sub_explicit(&hy_mem_count.tag_blocks[d->tag], 1, memory_order_relaxed);
-    if (d->budget) hy_budget_uncharge(d->budget, d->size);
+    if (d->budget) hy_budget_uncharge(d->budget, d->size, (hyperion_mem_tag)d->tag);
     return before;
 }
 
@@ -293,11 +293,12 @@ void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_bu
     uint16_t budget_index = 0;
     if (budget) {
         uint64_t b_use, b_limit;
-        if (hy_budget_charge(budget, size, &b_use, &b_limit) != 0) {
+        uint16_t refused = 0;
+        if (hy_budget_charge(budget, size, &b_use, &b_limit, &refused) != 0) {
             atomic_fetch_sub(&hy_mem_count.in_use, size);
             count_failure();
             char name[64];
-            hy_budget_name(hy_budget_index(budget), name, sizeof name);
+            hy_budget_name(refused, name, sizeof name);
             raise_limit(size, tag, b_use, b_limit, name);
             return NULL;
         }
@@ -328,7 +329,7 @@ void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_bu
     }
     if (!p) {
         atomic_fetch_sub(&hy_mem_count.in_use, size);
-        if (budget_index) hy_budget_uncharge(budget_index, size);
+        if (budget_index) hy_budget_uncharge(budget_index, size, tag);
         count_failure();
         char req[32], used[32];
         hy_mem_format_bytes(size, req, sizeof req);
@@ -348,6 +349,7 @@ void *hy_mem_allocate(size_t size, size_t align, hyperion_mem_tag tag, hy_mem_bu
     /* never from the logger's own allocations: it may hold its lock, and the
      * callback or the notice may log */
     if (limit && tag != HYPERION_TAG_LOGGING) hy_mem_thresholds_check(seen, seen + size, tag);
+    if (budget_index && tag != HYPERION_TAG_LOGGING) hy_budget_charged(budget_index, tag);
     if (fallback && tag != HYPERION_TAG_LOGGING) {
         uint64_t n = fallbacks;
         if ((n & (n - 1)) == 0)   /* the 1st, 2nd, 4th, 8th ... time */

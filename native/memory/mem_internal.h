@@ -254,8 +254,15 @@ void hy_track_fork_lock(int lock);
 
 /* --------------------------------------------------------------- budgets */
 
-int hy_budget_charge(hy_mem_budget *budget, uint64_t size, uint64_t *in_use, uint64_t *limit);
-void hy_budget_uncharge(uint16_t index, uint64_t size);
+/* Charge size to budget and each ancestor; on refusal (-1) nothing stays
+ * charged and *in_use, *limit, *refused describe the level that refused. */
+int hy_budget_charge(hy_mem_budget *budget, uint64_t size, uint64_t *in_use, uint64_t *limit, uint16_t *refused);
+/* After the charged block exists: fire the rising thresholds of the chain. */
+void hy_budget_charged(uint16_t index, hyperion_mem_tag tag);
+/* Uncharge the chain (falling thresholds fire) and drop the block's reference. */
+void hy_budget_uncharge(uint16_t index, uint64_t size, hyperion_mem_tag tag);
+/* 1 when the budget at index is ancestor or one of its descendants. */
+int hy_budget_descends(uint16_t index, uint16_t ancestor);
 uint16_t hy_budget_index(const hy_mem_budget *budget);
 hy_mem_budget *hy_budget_at(uint16_t index);   /* alive while a block charged to it is */
 void hy_budget_adjust(uint16_t index, int64_t delta);   /* in-use only (realloc's credit) */

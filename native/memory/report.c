@@ -197,7 +197,7 @@ static int by_bytes_desc(const void *a, const void *b) {
 static int passes(const hy_track_rec *r, const hyperion_leak_filter *f, uint16_t budget) {
     if (!f) return 1;
     if (r->id < f->min_id) return 0;
-    if (f->budget && r->budget != budget) return 0;
+    if (f->budget && !hy_budget_descends(r->budget, budget)) return 0;
     if (f->tag_mask && !((f->tag_mask >> r->tag) & 1)) return 0;
     return 1;
 }

@@ -195,6 +195,10 @@ struct hy_llama_context {
 uint32_t hy_llama_context_n_past(const hy_llama_context *ctx) { return ctx->n_past; }
 uint32_t hy_llama_context_n_ctx(const hy_llama_context *ctx) { return ctx->p.n_ctx; }
 
+uint64_t hy_llama_context_kv_bytes(const hy_llama_context *ctx) {
+    return ctx ? 2ull * ctx->kv_row_bytes * ctx->p.n_ctx * ctx->model->hp.n_layer : 0;
+}
+
 void hy_llama_context_truncate(hy_llama_context *ctx, uint32_t n_keep) {
     if (n_keep < ctx->n_past) ctx->n_past = n_keep;
 }

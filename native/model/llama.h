@@ -68,6 +68,8 @@ void hy_llama_context_free(hy_llama_context *ctx);
 /* Positions already in the cache. */
 uint32_t hy_llama_context_n_past(const hy_llama_context *ctx);
 uint32_t hy_llama_context_n_ctx(const hy_llama_context *ctx);
+/* Bytes of its KV cache blocks (keys and values); 0 for NULL. */
+uint64_t hy_llama_context_kv_bytes(const hy_llama_context *ctx);
 
 /* Forget the cache (the next token is at position 0), or keep its first n. */
 void hy_llama_context_truncate(hy_llama_context *ctx, uint32_t n_keep);

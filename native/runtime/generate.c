@@ -78,10 +78,14 @@ static hyperion_status stopped(const request *r, hyperion_status inner) {
                  st->prompt_tokens - st->reused_tokens);
     else
         snprintf(where, sizeof where, "after %u generated tokens", st->generated_tokens);
+    /* a timeout says what was asked (maxTokens), what was used (time, tokens) and the limit */
+    double elapsed_ms = (double)(hy_clock_monotonic_ns() - st->start_ns) / 1e6;
     hy_field fields[] = { HY_NUM("promptTokensProcessed", st->processed_tokens),
-                          HY_NUM("generatedTokens", st->generated_tokens), HY_NUM("timeoutMs", r->p->timeout_ms) };
+                          HY_NUM("generatedTokens", st->generated_tokens), HY_NUM("timeoutMs", r->p->timeout_ms),
+                          HY_NUM("elapsedMs", elapsed_ms), HY_NUM("limit", r->p->timeout_ms),
+                          HY_NUM("requestedTokens", r->p->max_tokens) };
     if (why == HYPERION_TIMEOUT)
-        return hy_error_raise(HYPERION_TIMEOUT, __FILE__, __LINE__, "raise timeoutMs or ask for fewer tokens", fields, 3,
+        return hy_error_raise(HYPERION_TIMEOUT, __FILE__, __LINE__, "raise timeoutMs or ask for fewer tokens", fields, 6,
                               "generation timed out after %u ms, %s", r->p->timeout_ms, where);
     if (why == HYPERION_DISPOSED)
         return hy_error_raise(HYPERION_DISPOSED, __FILE__, __LINE__, "create a new session", fields, 2,
@@ -298,6 +302,12 @@ hyperion_status hy_generate(hy_session *s, const int32_t *prompt, uint32_t n_pro
     r.p = p;
     r.abort_flag = abort_flag;
     r.stats = stats;
+    /* the request works for its session: its allocations are charged to the
+     * session's budget, its CPU to the model's figures and duty cycle */
+    hy_model *m = s->model;
+    hy_mem_budget *outer_budget = hyperionSetThreadMemoryBudget(s->budget);
+    hy_threadpool *outer_pool = hy_threadpool_enter(m->pool);
+    hy_cpu_meter_start(&s->cpu);
     hyperion_status st = prompt_phase(&r, prompt, n_prompt);
     if (st == HYPERION_OK) st = decode_phase(&r, emit, user);
     if (st != HYPERION_OK) {
@@ -305,6 +315,12 @@ hyperion_status hy_generate(hy_session *s, const int32_t *prompt, uint32_t n_pro
         stats->stop_reason = HY_STOP_REASON_NONE;
     }
     teardown(&r);
+    hyperionSetThreadMemoryBudget(outer_budget);
+    hy_threadpool_leave(m->pool, outer_pool);
+    hy_model_cpu_lap(m, &s->cpu);
+    s->cpu.running = 0;
+    atomic_fetch_add(&m->tokens_generated, stats->generated_tokens);
+    atomic_fetch_add(&m->requests, 1);
     stats->end_ns = hy_clock_monotonic_ns();
     if (st == HYPERION_OK)
         HY_LOG(HYPERION_LOG_DEBUG, HYPERION_LOG_GENERATION, "request done: %u prompt tokens (%u reused), %u generated, %s, %.1f ms",

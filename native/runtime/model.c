@@ -10,11 +10,11 @@
 /* A budget per model: every allocation made while loading it or serving its
  * requests (the calling thread's scope) is charged to it, so what is left
  * charged once everything was freed is exactly what the model leaked. */
-static hyperion_status create_budget(const char *path, hy_mem_budget **out) {
+static hyperion_status create_budget(const char *path, uint64_t limit, hy_mem_budget **out) {
     const char *slash = strrchr(path, '/');
     char name[64];
     snprintf(name, sizeof name, "model %s", slash ? slash + 1 : path);
-    return hyperionCreateMemoryBudget(name, 0, out);
+    return hyperionCreateMemoryBudget(name, limit, out);
 }
 
 static hyperion_status turns_init(hy_model *m) {
@@ -24,11 +24,18 @@ static hyperion_status turns_init(hy_model *m) {
     int rc = pthread_cond_init(&m->turn_cv, &attr);
     pthread_condattr_destroy(&attr);
     if (rc != 0) return HY_RAISE(HYPERION_INTERNAL, NULL, "pthread_cond_init failed (%d)", rc);
-    if ((rc = pthread_mutex_init(&m->turn_mu, NULL)) != 0) {
+    if ((rc = pthread_mutex_init(&m->turn_mu, NULL)) != 0 || (rc = pthread_mutex_init(&m->limits_mu, NULL)) != 0) {
+        if (rc == 0) pthread_mutex_destroy(&m->turn_mu);
         pthread_cond_destroy(&m->turn_cv);
         return HY_RAISE(HYPERION_INTERNAL, NULL, "pthread_mutex_init failed (%d)", rc);
     }
     return HYPERION_OK;
+}
+
+static void turns_destroy(hy_model *m) {
+    pthread_cond_destroy(&m->turn_cv);
+    pthread_mutex_destroy(&m->turn_mu);
+    pthread_mutex_destroy(&m->limits_mu);
 }
 
 hyperion_status hy_model_load(const char *path, const hy_model_params *params, hy_model **out) {
@@ -42,9 +49,11 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
         hyperionFree(m);
         return s;
     }
-    if ((s = create_budget(path, &m->budget)) != HYPERION_OK) {
-        pthread_cond_destroy(&m->turn_cv);
-        pthread_mutex_destroy(&m->turn_mu);
+    /* the memory limit holds from the first allocation of the load on: a
+     * model that does not fit is refused (HYPERION_MEMORY_LIMIT naming its
+     * budget) and nothing of it stays */
+    if ((s = create_budget(path, params->limits.max_memory_bytes, &m->budget)) != HYPERION_OK) {
+        turns_destroy(m);
         hyperionFree(m);
         return s;
     }
@@ -62,12 +71,13 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
                           hy_tokenizer_n_vocab(m->vocab->tok), m->llama->hp.n_vocab);
     if (s == HYPERION_OK) s = hy_threadpool_create(params->threads, &m->pool);
     hyperionSetThreadMemoryBudget(outer);
+    if (s == HYPERION_OK) s = hy_model_set_limits(m, &params->limits);
     if (s != HYPERION_OK) {
+        hy_threadpool_free(m->pool);
         hy_vocab_release(m->vocab);
         hy_llama_model_free(m->llama);
         hyperionReleaseMemoryBudget(m->budget);
-        pthread_cond_destroy(&m->turn_cv);
-        pthread_mutex_destroy(&m->turn_mu);
+        turns_destroy(m);
         hyperionFree(m);
         return s;
     }
@@ -78,7 +88,8 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
         m->params.context_size = trained && trained < 2048 ? trained : 2048;
     }
     atomic_init(&m->refs, 1);
-    m->load_ns = hy_clock_monotonic_ns() - start;
+    m->loaded_at_ns = hy_clock_monotonic_ns();
+    m->load_ns = m->loaded_at_ns - start;
     HY_LOG(HYPERION_LOG_INFO, HYPERION_LOG_MODEL, "loaded %s: %u layers, %u embd, vocab %u, %d threads, %.1f ms", path,
            m->llama->hp.n_layer, m->llama->hp.n_embd, m->llama->hp.n_vocab, hy_threadpool_size(m->pool),
            (double)m->load_ns / 1e6);
@@ -136,8 +147,7 @@ void hy_model_release(hy_model *m) {
     hy_threadpool_free(m->pool);
     hy_vocab_release(m->vocab);
     hy_llama_model_free(m->llama);
-    pthread_cond_destroy(&m->turn_cv);
-    pthread_mutex_destroy(&m->turn_mu);
+    turns_destroy(m);
     check_leftovers(m);
     hyperionReleaseMemoryBudget(m->budget);   /* leaked blocks keep it alive internally */
     hyperionFree(m);
@@ -176,6 +186,11 @@ static void unlink_waiter(hy_model *m, hy_turn_waiter *w) {
 }
 
 hyperion_status hy_model_turn_begin(hy_model *m, const atomic_int *abort_flag) {
+    return hy_model_turn_begin_limited(m, abort_flag, NULL);
+}
+
+/* Wait for the turn (FIFO). */
+static hyperion_status wait_turn(hy_model *m, const atomic_int *abort_flag) {
     pthread_mutex_lock(&m->turn_mu);
     if (!m->turn_busy && !m->turn_head) {
         m->turn_busy = 1;
@@ -206,6 +221,13 @@ hyperion_status hy_model_turn_begin(hy_model *m, const atomic_int *abort_flag) {
     return HYPERION_OK;
 }
 
+hyperion_status hy_model_turn_begin_limited(hy_model *m, const atomic_int *abort_flag, const hy_resource_limits *narrow) {
+    hyperion_status s = wait_turn(m, abort_flag);
+    /* only the turn holder runs on the pool, so its limits are the pool's now */
+    if (s == HYPERION_OK) hy_model_apply_turn_limits(m, narrow);
+    return s;
+}
+
 void hy_model_turn_end(hy_model *m) {
     pthread_mutex_lock(&m->turn_mu);
     hy_turn_waiter *next = m->turn_head;
@@ -227,8 +249,13 @@ hyperion_status hy_model_evaluate(hy_model *m, const int32_t *tokens, uint32_t n
                                   const atomic_int *abort_flag) {
     hy_llama_context_params cp = { n_tokens, m->params.batch_size, m->params.kv_cache, (uint32_t)hy_threadpool_size(m->pool) };
     hy_llama_context *ctx = NULL;
+    hy_cpu_meter meter;
+    hy_cpu_meter_start(&meter);
+    hy_threadpool *outer_pool = hy_threadpool_enter(m->pool);
     hy_mem_budget *outer = hyperionSetThreadMemoryBudget(m->budget);
     hyperion_status s = hy_llama_context_create(m->llama, &cp, &ctx);
+    uint64_t kv = hy_llama_context_kv_bytes(ctx);
+    atomic_fetch_add(&m->kv_bytes, kv);
     /* one turn per batch, so other requests on this model interleave */
     uint32_t batch = hy_model_batch_size(m), n_vocab = m->llama->hp.n_vocab;
     for (uint32_t done = 0; done < n_tokens && s == HYPERION_OK;) {
@@ -241,10 +268,11 @@ hyperion_status hy_model_evaluate(hy_model *m, const int32_t *tokens, uint32_t n
         done += n;
     }
     hy_llama_context_free(ctx);
+    atomic_fetch_sub(&m->kv_bytes, kv);
     hyperionSetThreadMemoryBudget(outer);
-    if (s == HYPERION_OK) {
-        atomic_fetch_add(&m->tokens_processed, n_tokens);
-        atomic_fetch_add(&m->requests, 1);
-    }
+    hy_threadpool_leave(m->pool, outer_pool);
+    hy_model_cpu_lap(m, &meter);
+    if (s == HYPERION_OK) atomic_fetch_add(&m->tokens_processed, n_tokens);
+    atomic_fetch_add(&m->requests, 1);
     return s;
 }

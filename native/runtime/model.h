@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include "model/llama.h"
+#include "runtime/limits.h"
 #include "runtime/threadpool.h"
 #include "runtime/tokenizer_gguf.h"
 
@@ -20,6 +21,7 @@ typedef struct hy_model_params {
     uint32_t context_size;  /* default for contexts; 0: min(trained context, 2048) */
     uint32_t batch_size;    /* tokens per forward pass; 0: 64 */
     uint32_t kv_cache;      /* hy_kv_cache_type of every context on the model: F16 (0, default) or F32 */
+    hy_resource_limits limits;  /* in force from the load on (max_memory_bytes covers the load itself) */
 } hy_model_params;
 
 /* One thread waiting for its turn on the model (see hy_model_turn_begin). */
@@ -61,6 +63,16 @@ typedef struct hy_model {
     atomic_uint_fast64_t tokens_processed;
     atomic_uint_fast64_t requests;
     uint64_t load_ns;       /* wall time the load took */
+    /* limits (limits.c): the model's own, and its sessions' (which narrow
+     * them), are read and written under limits_mu */
+    pthread_mutex_t limits_mu;
+    hy_resource_limits limits;
+    /* usage (limits.c) */
+    uint64_t loaded_at_ns;  /* hy_clock_monotonic_ns() when the load finished */
+    atomic_uint_fast64_t tokens_generated;
+    atomic_uint_fast64_t cpu_user_ns, cpu_system_ns;   /* of the threads that ran requests (not the workers) */
+    atomic_uint_fast64_t kv_bytes;                     /* KV caches of live contexts */
+    atomic_int active_sessions;
     hy_mem_budget *budget;  /* the model's own allocations (load, requests) are charged here */
     hy_model_release_fn on_release;
     void *on_release_user;
@@ -84,8 +96,11 @@ void hy_model_dispose(hy_model *model);
  * abort_flag (may be NULL) is polled every couple of milliseconds while
  * waiting: when it turns non-zero the wait ends with HYPERION_ABORTED and the
  * place in the queue is given up. Every HYPERION_OK must be paired with
- * hy_model_turn_end. */
+ * hy_model_turn_end. The turn runs under the model's thread and CPU limits;
+ * hy_model_turn_begin_limited narrows them further (a session's limits). */
 hyperion_status hy_model_turn_begin(hy_model *model, const atomic_int *abort_flag);
+hyperion_status hy_model_turn_begin_limited(hy_model *model, const atomic_int *abort_flag,
+                                            const hy_resource_limits *narrow);
 void hy_model_turn_end(hy_model *model);
 
 /* The batch size contexts of this model process per turn. */
@@ -96,6 +111,41 @@ void hy_model_set_release_observer(hy_model *model, hy_model_release_fn fn, void
 
 /* Bytes of the pool charged to the model now (its tables, requests' buffers). */
 uint64_t hy_model_memory_bytes(const hy_model *model);
+
+/* ------------------------------------------------------ limits and usage
+ * (limits.c) */
+
+/* Replace the model's limits. max_memory_bytes becomes its budget's limit
+ * (may go below what it holds: later allocations fail until use drops).
+ * Errors (nothing changes): HYPERION_INVALID_ARGUMENT naming maxThreads (above
+ * the pool's size) or maxCpuPercent (above 100). */
+hyperion_status hy_model_set_limits(hy_model *model, const hy_resource_limits *limits);
+/* The checks hy_model_set_limits makes, for limits meant for model or one of its sessions. */
+hyperion_status hy_limits_check(const hy_model *model, const hy_resource_limits *limits);
+void hy_model_get_limits(hy_model *model, hy_resource_limits *out);
+
+typedef struct hy_model_usage {
+    uint64_t pool_bytes_in_use, pool_bytes_peak;  /* the model's budget: its own blocks and its sessions' */
+    uint64_t mapped_bytes;                        /* the weights' read-only mapping */
+    uint64_t kv_cache_bytes;                      /* KV caches of its live contexts */
+    int32_t threads, active_threads;              /* pool size; threads a run uses now */
+    uint64_t cpu_user_ns, cpu_system_ns;          /* pool workers + the threads that ran its requests */
+    uint64_t wall_ns;                             /* since the load finished */
+    uint64_t tokens_processed, tokens_generated, requests;
+    int32_t active_sessions;
+} hy_model_usage;
+
+void hy_model_get_usage(hy_model *model, hy_model_usage *out);
+
+/* Set the pool's active threads and duty cycle for the turn that begins:
+ * the model's limits narrowed by narrow (may be NULL). */
+void hy_model_apply_turn_limits(hy_model *model, const hy_resource_limits *narrow);
+
+/* Start metering the calling thread's CPU for model; each lap adds what it
+ * used since the previous one to the model's figures. A meter not running
+ * does nothing. */
+void hy_cpu_meter_start(hy_cpu_meter *meter);
+void hy_model_cpu_lap(hy_model *model, hy_cpu_meter *meter);
 
 /* Logits for tokens from a fresh context of exactly n positions (no state is
  * kept): out has n_tokens * n_vocab floats when all_logits, else n_vocab. */

@@ -27,6 +27,12 @@ typedef struct hy_session {
     uint32_t n_tokens;
     float *logits;            /* [n_vocab] logits after tokens[n_tokens - 1] */
     int has_logits;           /* logits belong to the current last token */
+    /* Its own memory budget, a child of the model's: the session's blocks
+     * (cache, buffers, its requests' allocations) count against its limit and
+     * the model's, and the model's leak check still sees them. */
+    hy_mem_budget *budget;
+    hy_resource_limits limits;   /* its own (not narrowed); under model->limits_mu */
+    hy_cpu_meter cpu;            /* the running request's CPU (generate.c) */
 } hy_session;
 
 /* A session of n_ctx positions (0: the model's context size) on model, which
@@ -35,6 +41,19 @@ typedef struct hy_session {
  * trained context), HYPERION_MEMORY_LIMIT / OUT_OF_MEMORY (KV cache,
  * activations). *out is NULL on failure and nothing is left allocated. */
 hyperion_status hy_session_create(hy_model *model, uint32_t n_ctx, hy_session **out);
+
+/* As hy_session_create, with limits (NULL: none) in force from the start: its
+ * cache already counts against limits->max_memory_bytes. Errors also:
+ * HYPERION_INVALID_ARGUMENT naming maxThreads / maxCpuPercent. */
+hyperion_status hy_session_create_limited(hy_model *model, uint32_t n_ctx, const hy_resource_limits *limits,
+                                          hy_session **out);
+
+/* Replace the session's own limits (see limits.h; they narrow the model's).
+ * Errors as hy_model_set_limits; nothing changes on error. */
+hyperion_status hy_session_set_limits(hy_session *s, const hy_resource_limits *limits);
+
+/* The limits in force for the session: its own narrowed by its model's. */
+void hy_session_get_limits(hy_session *s, hy_resource_limits *out);
 
 /* Free the cache and drop the model reference. NULL is a no-op. */
 void hy_session_free(hy_session *s);

@@ -41,6 +41,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdalign.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +101,10 @@ typedef struct worker {
     int index;
     int started;                       /* pthread_create succeeded */
     pthread_t thread;
+    /* the worker's own CPU split, sampled when it parks and when it stops
+     * (getrusage of another thread is not possible); cpu_total is its thread
+     * clock at that moment, so time since is known, if not its split */
+    _Atomic uint64_t cpu_user, cpu_system, cpu_total;
 } worker;
 
 struct hy_threadpool {
@@ -134,6 +139,10 @@ struct hy_threadpool {
 };
 
 static _Thread_local int tl_index = -1;
+/* The pool the calling thread works for between runs (hy_threadpool_enter),
+ * and its thread CPU time when that was last accounted (0: not yet). */
+static _Thread_local hy_threadpool *tl_scope_pool;
+static _Thread_local uint64_t tl_scope_mark;
 
 /* ------------------------------------------------------------ parking */
 
@@ -166,6 +175,30 @@ static uint64_t thread_cpu_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void hy_thread_cpu_times(uint64_t *user_ns, uint64_t *system_ns) {
+    /* The total from the thread's CPU clock (nanoseconds); the split from
+     * getrusage, whose figures may be tick-grained (1 ms here): system time
+     * is taken from it, capped by the total, and the rest is user time. */
+    uint64_t total = thread_cpu_ns(), sys = 0;
+#if defined(RUSAGE_THREAD)
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) == 0)
+        sys = (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000ull;
+#endif
+    if (sys > total) sys = total;
+    *user_ns = total - sys;
+    *system_ns = sys;
+}
+
+/* A worker records its CPU split (on its own thread). */
+static void sample_worker_cpu(worker *w) {
+    uint64_t user, sys;
+    hy_thread_cpu_times(&user, &sys);
+    atomic_store_explicit(&w->cpu_user, user, memory_order_relaxed);
+    atomic_store_explicit(&w->cpu_system, sys, memory_order_relaxed);
+    atomic_store_explicit(&w->cpu_total, user + sys, memory_order_relaxed);
+}
+
 /* The budget a waiting thread spins for: none while a duty cycle is in force,
  * since spinning between runs is exactly the CPU the limit is meant to save. */
 static uint64_t spin_budget(const hy_threadpool *pool) {
@@ -190,6 +223,7 @@ static uint32_t spin_on(_Atomic uint32_t *word, uint32_t seen, uint64_t budget_n
 static uint32_t wait_for_post(hy_threadpool *pool, worker *w, uint32_t seen) {
     uint32_t v = spin_on(&w->go, seen, spin_budget(pool));
     if (v != seen) return v;
+    sample_worker_cpu(w);   /* about to park: a good moment, it costs no run anything */
     for (;;) {
         atomic_store(&w->sleeping, 1);
         v = atomic_load(&w->go);
@@ -277,7 +311,9 @@ static size_t split_point(size_t n, int p, int i) {
 }
 
 static void participate(hy_threadpool *pool, const job *j, int index) {
-    uint64_t cpu_start = j->measure_cpu ? thread_cpu_ns() : 0;
+    /* the caller's CPU is measured by dispatch (it may include time before the run) */
+    int measure = j->measure_cpu && index != 0;
+    uint64_t cpu_start = measure ? thread_cpu_ns() : 0;
     /* a worker's zones belong to the dispatching thread's request (the caller, index 0, has it already) */
     int adopt_request = index != 0 && j->request != 0;
     if (adopt_request) hyperionProfilerSetRequest(j->request);
@@ -305,7 +341,7 @@ static void participate(hy_threadpool *pool, const job *j, int index) {
     tl_index = -1;
     if (cost) record_slice(j->zone, cost, slice_start);
     if (adopt_request) hyperionProfilerSetRequest(0);
-    if (j->measure_cpu) atomic_fetch_add(&pool->cpu_ns, thread_cpu_ns() - cpu_start);
+    if (measure) atomic_fetch_add(&pool->cpu_ns, thread_cpu_ns() - cpu_start);
 }
 
 static void *worker_main(void *arg) {
@@ -326,7 +362,10 @@ static void *worker_main(void *arg) {
     uint32_t seen = 0;
     for (;;) {
         seen = wait_for_post(pool, w, seen);
-        if (atomic_load(&pool->stop)) break;
+        if (atomic_load(&pool->stop)) {
+            sample_worker_cpu(w);
+            break;
+        }
         participate(pool, &pool->job, w->index);
         /* after this decrement the job may be rewritten: do not touch it again */
         if (atomic_fetch_sub(&pool->remaining, 1) == 1 && atomic_load(&pool->caller_sleeping))
@@ -346,19 +385,25 @@ static void sleep_until(uint64_t deadline_ns) {
  * The window keeps at most HY_THREADPOOL_DUTY_WINDOW_NS of history (older
  * history is scaled down, keeping its ratio), so an idle minute does not buy a
  * minute of full speed: a burst after idling is at most percent% of a window. */
-static void throttle(hy_threadpool *pool, int percent, uint64_t run_start_ns, uint64_t cpu_ns, int active,
-                     const atomic_int *abort_flag) {
-    double p = percent / 100.0;
-    if (!pool->window_start_ns) pool->window_start_ns = run_start_ns;
+/* Add cpu_ns to the window (under run_lock); returns the wall time the
+ * window now spans. */
+static uint64_t account(hy_threadpool *pool, uint64_t since_ns, uint64_t cpu_ns, int active, uint64_t now) {
+    if (!pool->window_start_ns) pool->window_start_ns = since_ns;
     pool->window_busy_ns += (double)cpu_ns / active;
-
-    uint64_t now = hy_clock_monotonic_ns();
     uint64_t elapsed = now - pool->window_start_ns;
     if (elapsed > HY_THREADPOOL_DUTY_WINDOW_NS) {
         pool->window_busy_ns *= (double)HY_THREADPOOL_DUTY_WINDOW_NS / (double)elapsed;
         pool->window_start_ns = now - HY_THREADPOOL_DUTY_WINDOW_NS;
         elapsed = HY_THREADPOOL_DUTY_WINDOW_NS;
     }
+    return elapsed;
+}
+
+static void throttle(hy_threadpool *pool, int percent, uint64_t run_start_ns, uint64_t cpu_ns, int active,
+                     const atomic_int *abort_flag) {
+    double p = percent / 100.0;
+    uint64_t now = hy_clock_monotonic_ns();
+    uint64_t elapsed = account(pool, run_start_ns, cpu_ns, active, now);
     double owed = pool->window_busy_ns / p - (double)elapsed; /* wall time still needed */
     if (owed < (double)DUTY_MIN_SLEEP_NS) return;
 
@@ -407,6 +452,13 @@ static hyperion_status dispatch(hy_threadpool *pool, job *j) {
     atomic_store_explicit(&pool->workers[0].os_tid, hy_thread_id(), memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->stat_runs, 1, memory_order_relaxed);
 
+    /* The caller's CPU: from the start of the run or, for a thread working
+     * for this pool (hy_threadpool_enter), from the end of its previous run,
+     * so its own work between runs counts toward the duty cycle too. */
+    int scoped = tl_scope_pool == pool;
+    uint64_t caller_from = 0;
+    if (j->measure_cpu) caller_from = scoped && tl_scope_mark ? tl_scope_mark : thread_cpu_ns();
+
     uint64_t start = hy_clock_monotonic_ns();
     pool->seq++;
     for (int i = 1; i < j->n_participants; i++) post(pool, &pool->workers[i], pool->seq);
@@ -414,8 +466,16 @@ static hyperion_status dispatch(hy_threadpool *pool, job *j) {
     wait_for_workers(pool);
 
     int aborted = atomic_load(&pool->aborted);
+    uint64_t caller_cpu = 0;
+    if (j->measure_cpu) {
+        uint64_t caller_to = thread_cpu_ns();
+        caller_cpu = caller_to > caller_from ? caller_to - caller_from : 0;
+        if (scoped) tl_scope_mark = caller_to;
+    } else if (scoped) {
+        tl_scope_mark = 0;   /* not measuring: start afresh at the next measured run */
+    }
     /* an aborted run's CPU still counts; its flag is set, so it does not sleep */
-    if (percent < 100) throttle(pool, percent, start, atomic_load(&pool->cpu_ns), active, j->abort_flag);
+    if (percent < 100) throttle(pool, percent, start, atomic_load(&pool->cpu_ns) + caller_cpu, active, j->abort_flag);
     else pool->window_start_ns = 0, pool->window_busy_ns = 0;
     pthread_mutex_unlock(&pool->run_lock);
 
@@ -590,6 +650,48 @@ uint64_t hy_threadpool_thread_os_id(const hy_threadpool *pool, int index) {
 }
 
 int hy_threadpool_current_index(void) { return tl_index; }
+
+hy_threadpool *hy_threadpool_enter(hy_threadpool *pool) {
+    hy_threadpool *previous = tl_scope_pool;
+    tl_scope_pool = pool;
+    tl_scope_mark = pool && hy_threadpool_duty_cycle(pool) < 100 ? thread_cpu_ns() : 0;
+    return previous;
+}
+
+void hy_threadpool_leave(hy_threadpool *pool, hy_threadpool *previous) {
+    if (pool && tl_scope_pool == pool && tl_scope_mark && atomic_load(&pool->duty_percent) < 100) {
+        /* the tail after the last run: charged now, slept off by the next run */
+        uint64_t now_cpu = thread_cpu_ns();
+        pthread_mutex_lock(&pool->run_lock);
+        if (now_cpu > tl_scope_mark)
+            account(pool, hy_clock_monotonic_ns(), now_cpu - tl_scope_mark, atomic_load(&pool->n_active),
+                    hy_clock_monotonic_ns());
+        pthread_mutex_unlock(&pool->run_lock);
+    }
+    tl_scope_pool = previous;
+    tl_scope_mark = 0;
+}
+
+void hy_threadpool_worker_cpu(const hy_threadpool *pool, uint64_t *user_ns, uint64_t *system_ns) {
+    *user_ns = *system_ns = 0;
+    if (!pool) return;
+    for (int i = 1; i < pool->n_threads; i++) {
+        worker *w = &pool->workers[i];
+        uint64_t user = atomic_load_explicit(&w->cpu_user, memory_order_relaxed);
+        uint64_t sys = atomic_load_explicit(&w->cpu_system, memory_order_relaxed);
+        uint64_t sampled = atomic_load_explicit(&w->cpu_total, memory_order_relaxed);
+        /* time since the last sample (a worker busy for long does not park):
+         * its thread clock, read from here, counted as user time */
+        clockid_t cid;
+        struct timespec ts;
+        if (w->started && pthread_getcpuclockid(w->thread, &cid) == 0 && clock_gettime(cid, &ts) == 0) {
+            uint64_t total = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+            if (total > sampled) user += total - sampled;
+        }
+        *user_ns += user;
+        *system_ns += sys;
+    }
+}
 
 void hy_threadpool_get_stats(const hy_threadpool *pool, hy_threadpool_stats *stats) {
     memset(stats, 0, sizeof *stats);

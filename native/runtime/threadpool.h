@@ -163,6 +163,25 @@ uint64_t hy_threadpool_thread_os_id(const hy_threadpool *pool, int index);
  * (0 for the run's caller), -1 when it is not inside a task. */
 int hy_threadpool_current_index(void);
 
+/* The calling thread works for pool until hy_threadpool_leave: while a duty
+ * cycle is in force, its CPU time between runs (graph glue, sampling) counts
+ * toward it as well as its share of the runs, so the limit holds for the
+ * whole request, not only for the kernels. Returns the previous scope, to be
+ * handed to hy_threadpool_leave (scopes nest by saving and restoring). Leave
+ * charges the CPU since the last run (slept off by the pool's next run). */
+hy_threadpool *hy_threadpool_enter(hy_threadpool *pool);
+void hy_threadpool_leave(hy_threadpool *pool, hy_threadpool *previous);
+
+/* CPU time of the pool's own workers (not the callers') since creation, user
+ * and system. Each worker samples its split when it parks; time since then
+ * (read from its thread clock) is counted as user time. */
+void hy_threadpool_worker_cpu(const hy_threadpool *pool, uint64_t *user_ns, uint64_t *system_ns);
+
+/* The calling thread's CPU time so far: user + system is its thread CPU
+ * clock (exact); system is getrusage's RUSAGE_THREAD figure (possibly
+ * tick-grained; 0 without it), capped by the total. */
+void hy_thread_cpu_times(uint64_t *user_ns, uint64_t *system_ns);
+
 /* Counters of one pool since creation, for tests and the profiler. */
 typedef struct hy_threadpool_stats {
     uint64_t runs;            /* runs that dispatched work (inline ones included) */
