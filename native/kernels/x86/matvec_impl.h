@@ -44,21 +44,15 @@ static void matvec_q8_0(const uint8_t *w, size_t rb, int64_t n, const void *xq, 
     matvec_q0(1, w, rb, n, xq, y, r0, r1);
 }
 
-/* K-quant rows: HY_X86_ROWS at a time where the unit has a multi-row kernel
- * (AVX-512), then one by one. KIND 0: Q4_K, 1: Q5_K, 2: Q6_K. */
+/* K-quant rows, one at a time, front to back. (Four rows per pass sharing
+ * the activation's loads ran faster on cache-resident weights but slower in
+ * decode, where the weights stream from DRAM: four interleaved streams defeat
+ * the 2 KiB-ahead prefetch, which then lands in rows already being read.)
+ * KIND 0: Q4_K, 1: Q5_K, 2: Q6_K. */
 HY_INLINE void matvec_k(int KIND, const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0,
                         int64_t r1) {
     const int64_t nb = n / 256;
-    int64_t r = r0;
-#ifdef HY_ROWS_Q45_K
-    float out[HY_X86_ROWS];
-    for (; r + HY_X86_ROWS <= r1; r += HY_X86_ROWS) {
-        if (KIND == 2) HY_ROWS_Q6_K(HY_X86_ROWS, w + (size_t)r * rb, rb, xq, nb, out);
-        else HY_ROWS_Q45_K(KIND, HY_X86_ROWS, w + (size_t)r * rb, rb, xq, nb, out);
-        for (int i = 0; i < HY_X86_ROWS; i++) y[r + i] = out[i];
-    }
-#endif
-    for (; r < r1; r++)
+    for (int64_t r = r0; r < r1; r++)
         y[r] = KIND == 2 ? HY_ROW_Q6_K(w + (size_t)r * rb, xq, nb) : HY_ROW_Q45_K(KIND, w + (size_t)r * rb, xq, nb);
 }
 

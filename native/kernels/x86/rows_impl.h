@@ -367,8 +367,6 @@ HY_INLINE float hy_x512_row_q6_K(const uint8_t *pw, const uint8_t *px, int64_t n
 }
 
 #define HY_ROW_Q45_K hy_x512_row_q45_K
-#define HY_ROWS_Q45_K hy_x512_rows_q45_K
-#define HY_ROWS_Q6_K hy_x512_rows_q6_K
 #else
 #define HY_ROW_Q45_K hy_x86_row_q45_K
 #endif
@@ -417,7 +415,7 @@ HY_INLINE float hy_x86_row_q6_K(const uint8_t *pw, const uint8_t *px, int64_t nb
     return hy_hsum_ps(acc);
 }
 
-#ifdef HY_ROWS_Q6_K
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #define HY_ROW_Q6_K hy_x512_row_q6_K
 #else
 #define HY_ROW_Q6_K hy_x86_row_q6_K
