@@ -83,12 +83,18 @@ for (const type of types) {
       kvBytes: r.kvBytes,
       peakRssBytes: r.peakRssBytes,
       rssBudgetBytes: r.fileBytes + r.kvBytes + 64 * 1024 * 1024,
+      postPromptRssBytes: r.postPromptRssBytes,
+      decodePeakRssBytes: r.decodePeakRssBytes,
+      decodePeakRssMethod: r.decodePeakRssMethod,
+      decodeRssTargetBytes: r.decodeRssTargetBytes,
+      decodeRssTargetHolds: r.decodeRssTargetHolds,
       loadMs: r.loadMs,
     };
     if (values['llama-bench']) row.llamaCpp = runLlamaBench(values['llama-bench'], model.path, threads);
     rows.push(row);
     console.error(`  ${type} x${threads}: pp ${row.promptTokensPerSecond.toFixed(1)} tok/s, tg ${row.decodeTokensPerSecond.toFixed(2)} tok/s ` +
       `(${(row.shareOfCeiling * 100).toFixed(0)}% of the ${row.decodeCeilingTokensPerSecond.toFixed(1)} tok/s ceiling), peak RSS ${(row.peakRssBytes / 1048576).toFixed(0)} MiB` +
+      `, decode peak RSS ${(row.decodePeakRssBytes / 1048576).toFixed(0)} MiB (target ${(row.decodeRssTargetBytes / 1048576).toFixed(0)} MiB: ${row.decodeRssTargetHolds ? 'holds' : 'MISSED'}; ${row.decodePeakRssMethod})` +
       (row.llamaCpp?.promptTokensPerSecond ? `; llama.cpp pp ${row.llamaCpp.promptTokensPerSecond.toFixed(1)}, tg ${row.llamaCpp.decodeTokensPerSecond.toFixed(2)}` : ''));
   }
 }
@@ -108,11 +114,12 @@ function runLlamaBench(binary, file, threads) {
 
 const mib = (b) => (b / 1048576).toFixed(0);
 console.log(`\n${values.shape}: prompt ${prompt} tokens, decode ${gen} tokens; bandwidth ${limits.bandwidthGbps.toFixed(1)} GB/s (1 thread), ${limits.bandwidthGbpsMt.toFixed(1)} GB/s (${limits.mtThreads} threads)`);
-const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB'];
+const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB', 'decode RSS MiB'];
 if (values['llama-bench']) header.push('llama.cpp pp', 'llama.cpp tg', 'pp ratio', 'tg ratio');
 const table = rows.map((r) => {
   const cells = [r.type, r.threads, r.promptTokensPerSecond.toFixed(1), r.decodeTokensPerSecond.toFixed(2), r.decodeCeilingTokensPerSecond.toFixed(2),
-    `${(r.shareOfCeiling * 100).toFixed(0)}%`, mib(r.peakRssBytes), mib(r.rssBudgetBytes)];
+    `${(r.shareOfCeiling * 100).toFixed(0)}%`, mib(r.peakRssBytes), mib(r.rssBudgetBytes),
+    r.decodePeakRssBytes ? `${mib(r.decodePeakRssBytes)}${r.decodeRssTargetHolds ? '' : ' (over)'}` : '-'];
   if (values['llama-bench']) {
     const l = r.llamaCpp ?? {};
     cells.push(l.promptTokensPerSecond?.toFixed(1) ?? '-', l.decodeTokensPerSecond?.toFixed(2) ?? '-',

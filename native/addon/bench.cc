@@ -5,9 +5,26 @@
 // and every decoded token is timed, so callers see the run-to-run spread.
 // No sampling or streaming overhead: this measures the engine itself. Also the
 // machine's limits come from the profiler's probes (profiler.cc: machineLimits).
+//
+// Peak RSS is reported twice: for the whole run (load, prompt, decode) and for
+// the decode phase alone, against the target for it (file size + KV
+// cache + 64 MiB). The decode peak is the kernel's high-water mark (VmHWM)
+// reset after the prompt: the context first drops its prompt-sized buffers
+// (hy_llama_context_trim, what the first decode step would do before any
+// work), then "5" written to /proc/self/clear_refs sets VmHWM to the RSS of
+// that moment, and VmHWM after the last decoded token is the decode peak. The
+// RSS right after the prompt, before the trim, is reported too. Where
+// clear_refs cannot be written, the decode peak falls back to VmRSS sampled
+// after every decoded token (a lower bound) and decodePeakRssMethod says so.
 #include "addon.h"
 #include "async_job.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -17,6 +34,33 @@ extern "C" {
 }
 
 namespace {
+
+// A "Vm...:   123 kB" line of /proc/self/status in bytes; 0 when unreadable.
+uint64_t ProcStatusBytes(const char *key) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  size_t len = strlen(key);
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, key, len) == 0 && line[len] == ':') {
+      unsigned long long v = 0;
+      if (sscanf(line + len + 1, "%llu", &v) == 1) kb = v;
+      break;
+    }
+  fclose(f);
+  return kb * 1024;
+}
+
+// Reset the process's RSS high-water mark (VmHWM) to its current RSS; false
+// (with the reason in *why) when the kernel does not allow it.
+bool ResetRssHighWater(std::string *why) {
+  int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  bool ok = fd >= 0 && write(fd, "5", 1) == 1;
+  if (!ok) *why = std::string("clear_refs: ") + strerror(errno);
+  if (fd >= 0) close(fd);
+  return ok;
+}
 
 class BenchJob : public AsyncJob {
  public:
@@ -54,6 +98,15 @@ class BenchJob : public AsyncJob {
       prompt_runs_ms_.push_back((double)(hy_clock_monotonic_ns() - t0) / 1e6);
     }
     prompt_ms_ = prompt_runs_ms_.empty() ? 0 : prompt_runs_ms_.back();
+    // peak RSS: the whole run so far, then from here on for the decode alone
+    uint64_t prompt_hwm = ProcStatusBytes("VmHWM");
+    post_prompt_rss_ = (double)ProcStatusBytes("VmRSS");
+    if ((s = hy_llama_context_trim(ctx_))) return s;
+    std::string why;
+    bool reset = ResetRssHighWater(&why);
+    rss_method_ = reset ? "VmHWM reset by clear_refs after the prompt"
+                        : "VmRSS sampled after each decoded token (lower bound; " + why + ")";
+    uint64_t sampled = ProcStatusBytes("VmRSS");
     const uint64_t g0 = hy_clock_monotonic_ns();
     for (uint32_t i = 0; i < gen_; i++) {
       int32_t best = 0;
@@ -61,8 +114,15 @@ class BenchJob : public AsyncJob {
       t0 = hy_clock_monotonic_ns();
       if ((s = hy_llama_decode(ctx_, model_->pool, &best, 1, logits.data(), 0, nullptr))) return s;
       token_ms_.push_back((double)(hy_clock_monotonic_ns() - t0) / 1e6);
+      if (!reset) {
+        uint64_t now = ProcStatusBytes("VmRSS");
+        if (now > sampled) sampled = now;
+      }
     }
     gen_ms_ = (double)(hy_clock_monotonic_ns() - g0) / 1e6;
+    uint64_t decode_peak = reset ? ProcStatusBytes("VmHWM") : sampled;
+    decode_peak_rss_ = (double)decode_peak;
+    peak_rss_ = (double)(prompt_hwm > decode_peak ? prompt_hwm : decode_peak);
     // bytes of weights one decoded token reads: every matrix once, one embedding row
     const hy_llama_weights &w = model_->llama->w;
     weight_bytes_per_token_ = (double)w.output->n_bytes + (double)w.token_embd->row_bytes + (double)w.output_norm->n_bytes;
@@ -71,6 +131,7 @@ class BenchJob : public AsyncJob {
         if (w.layers[l].t[t]) weight_bytes_per_token_ += (double)w.layers[l].t[t]->n_bytes;
     kv_bytes_ = (double)hy_llama_kv_bytes(&hp, prompt_ + gen_, HY_KV_CACHE_F16);
     file_bytes_ = (double)hy_gguf_file_size(model_->llama->gguf);
+    decode_rss_target_ = file_bytes_ + kv_bytes_ + 64.0 * 1024 * 1024;
     return HYPERION_OK;
   }
   Napi::Value Result(Napi::Env env) override {
@@ -91,6 +152,12 @@ class BenchJob : public AsyncJob {
     };
     o.Set("promptRunsMs", list(prompt_runs_ms_));
     o.Set("tokenMs", list(token_ms_));
+    if (peak_rss_ > 0) o.Set("peakRssBytes", peak_rss_);  // 0: /proc unreadable; the caller falls back
+    o.Set("postPromptRssBytes", post_prompt_rss_);
+    o.Set("decodePeakRssBytes", decode_peak_rss_);
+    o.Set("decodePeakRssMethod", rss_method_);
+    o.Set("decodeRssTargetBytes", decode_rss_target_);
+    o.Set("decodeRssTargetHolds", decode_peak_rss_ > 0 && decode_peak_rss_ <= decode_rss_target_);
     return o;
   }
 
@@ -102,6 +169,8 @@ class BenchJob : public AsyncJob {
   hy_model *model_ = nullptr;
   hy_llama_context *ctx_ = nullptr;
   double load_ms_ = 0, prompt_ms_ = 0, gen_ms_ = 0, weight_bytes_per_token_ = 0, kv_bytes_ = 0, file_bytes_ = 0;
+  double peak_rss_ = 0, post_prompt_rss_ = 0, decode_peak_rss_ = 0, decode_rss_target_ = 0;
+  std::string rss_method_;
 };
 
 Napi::Value BenchEngine(const Napi::CallbackInfo &info) {

@@ -98,6 +98,19 @@ void *hyperionRealloc(void *ptr, size_t size, hyperion_mem_tag tag);
  * freed (its metadata lives outside the block and is intact). */
 void hyperionFree(void *ptr);
 
+/* Give the pages of freed blocks back to the system now: the pool's free page
+ * runs, largest first, are released (madvise MADV_DONTNEED; the address range
+ * stays reserved and is reused) until at most keep_bytes of freed pages stay
+ * resident. Returns the bytes released. Live blocks, slab slots and guarded
+ * blocks (own mappings) are untouched; the next allocation of released pages
+ * costs their page faults and zero-filling again.
+ * The pool does this by itself when more than 64 MiB of freed pages pile up
+ * (keeping 32 MiB for blocks that come back soon); call it after freeing large
+ * buffers that will not be needed for a while (a model context does, when a
+ * decode step follows its prompt), so the process's RSS drops at once.
+ * Thread-safe (takes the page heap's lock); never fails. */
+uint64_t hyperionTrimMemory(uint64_t keep_bytes);
+
 /* ------------------------------------------------------- basic counters */
 
 typedef struct hyperion_memory_stats {

@@ -8,6 +8,7 @@
  * with free neighbours. Free pages stay committed ("dirty") until more than
  * RETAIN_BYTES of them pile up; then the largest free runs are returned to the
  * system with MADV_DONTNEED (the arena stays reserved, the RSS drops).
+ * hyperionTrimMemory does the same on request, down to any amount.
  *
  * The range is reserved PROT_NONE with MAP_NORESERVE, so it costs address
  * space only; arenas become read-write when the frontier reaches them. Because
@@ -255,17 +256,29 @@ hy_run *hy_heap_take_locked(uint64_t npages, uint32_t kind, uint32_t cls) {
 }
 
 /* Return the dirty pages of the largest free runs to the system until at most
- * half of RETAIN_BYTES stay dirty. */
-static void purge_locked(void) {
-    uint64_t keep = (RETAIN_BYTES / 2) >> H.page_shift;
+ * keep pages stay dirty; the pages returned. */
+static uint64_t purge_locked(uint64_t keep) {
+    uint64_t released = 0;
     for (int b = BIN_COUNT - 1; b >= 0 && P.dirty_free > keep; b--) {
         for (hy_run *r = P.bins[b]; r && P.dirty_free > keep; r = r->next) {
             if (!r->dirty) continue;
             madvise((void *)hy_heap_addr(r->page), (size_t)(r->npages << H.page_shift), MADV_DONTNEED);
             P.dirty_free -= r->dirty;
+            released += r->dirty;
             r->dirty = 0;
         }
     }
+    return released;
+}
+
+/* The explicit form of the purge below (see hyperion_memory.h): the owner of
+ * a large block knows when it will not come back soon; the retention rule
+ * cannot. */
+uint64_t hyperionTrimMemory(uint64_t keep_bytes) {
+    pthread_mutex_lock(&H.lock);
+    uint64_t released = H.page_shift ? purge_locked(keep_bytes >> H.page_shift) << H.page_shift : 0;
+    pthread_mutex_unlock(&H.lock);
+    return released;
 }
 
 void hy_heap_give_locked(hy_run *r) {
@@ -289,7 +302,7 @@ void hy_heap_give_locked(hy_run *r) {
     }
     map_set_ends(r);
     bin_insert(r);
-    if (P.dirty_free > (RETAIN_BYTES >> H.page_shift)) purge_locked();
+    if (P.dirty_free > (RETAIN_BYTES >> H.page_shift)) purge_locked((RETAIN_BYTES / 2) >> H.page_shift);
 }
 
 void hy_heap_walk_locked(void (*fn)(hy_run *run, void *user), void *user) {

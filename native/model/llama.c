@@ -164,17 +164,20 @@ struct hy_llama_context {
     uint8_t *k_cache; /* [n_layer, n_ctx, n_embd_kv] */
     uint8_t *v_cache; /* [n_layer, n_ctx, n_embd_kv] */
 
-    /* scratch for one chunk of up to n_batch tokens */
-    float *x;      /* [n_batch, n_embd] residual stream */
-    float *xb;     /* [n_batch, n_embd] normed input / projection output */
-    float *q;      /* [n_batch, n_embd_q] */
-    float *k;      /* [n_batch, n_embd_kv] */
-    float *v;      /* [n_batch, n_embd_kv] */
-    float *attn;   /* [n_batch, n_embd_q] attention output */
-    float *hb;     /* [n_batch, n_ff] gate, then silu(gate) * up */
-    float *hb2;    /* [n_batch, n_ff] up */
-    float *rope_cos, *rope_sin; /* [n_batch, n_rot / 2] */
-    uint8_t *xq;   /* [n_batch, max_activation_row_bytes] quantized activations */
+    /* scratch for one chunk of up to chunk_cap tokens (chunk_cap <= n_batch),
+     * all in the one block `chunk` (see size_chunk_buffers) */
+    uint8_t *chunk;
+    uint32_t chunk_cap;
+    float *x;      /* [chunk_cap, n_embd] residual stream */
+    float *xb;     /* [chunk_cap, n_embd] normed input / projection output */
+    float *q;      /* [chunk_cap, n_embd_q] */
+    float *k;      /* [chunk_cap, n_embd_kv] */
+    float *v;      /* [chunk_cap, n_embd_kv] */
+    float *attn;   /* [chunk_cap, n_embd_q] attention output */
+    float *hb;     /* [chunk_cap, n_ff] gate, then silu(gate) * up */
+    float *hb2;    /* [chunk_cap, n_ff] up */
+    float *rope_cos, *rope_sin; /* [chunk_cap, n_rot / 2] */
+    uint8_t *xq;   /* [chunk_cap, xq_row_bytes] quantized activations */
     size_t xq_row_bytes;
     float *scores; /* [scores_threads, n_ctx] attention scores per worker */
     int scores_threads;
@@ -269,6 +272,100 @@ static hyperion_status ensure_matmul_scratch(hy_llama_context *c, int threads) {
     return HYPERION_OK;
 }
 
+/* ------------------------------------------------------- chunk buffers
+ *
+ * The activations of one chunk (x, xb, q, k, v, attn, hb, hb2, the RoPE
+ * tables and the quantized input) scale with the tokens in it: at the
+ * tinyllama shape a 512-token chunk needs 44 MiB, one token 90 KiB. They live
+ * in one block sized on demand:
+ *  - a chunk larger than the block replaces it with one for that chunk, so a
+ *    prompt processed in equal chunks (in one call or one call per chunk, as
+ *    sessions do) allocates once and then reuses it: steady-state prefill does
+ *    not churn, and a shorter last chunk fits in what is there;
+ *  - a single-token call (a decode step) after a larger chunk replaces it with
+ *    a one-token block and asks the pool to give the freed pages back
+ *    (hyperionTrimMemory). The pool alone keeps up to 64 MiB of freed pages
+ *    resident, rightly for blocks that come back soon; it cannot tell that
+ *    this one will not be needed until the next prompt. The context can, so
+ *    the context decides: the decode phase then holds the weights, the KV
+ *    cache and kilobytes of activations, not the prompt's buffers. The cost is
+ *    zero-filling the block again at the next prompt (~10 ms for 44 MiB,
+ *    against seconds of prompt processing).
+ * One block rather than eleven: one allocation and one free per resize, and
+ * the pieces stay 64-byte aligned (each is a 64-byte multiple). */
+
+enum { CHUNK_X, CHUNK_XB, CHUNK_Q, CHUNK_K, CHUNK_V, CHUNK_ATTN, CHUNK_HB, CHUNK_HB2, CHUNK_COS, CHUNK_SIN,
+       CHUNK_XQ, CHUNK_COUNT };
+
+/* Offsets of the chunk buffers for n tokens into off[], the total into *total;
+ * 0 when the sizes overflow size_t (never at validated shapes). */
+static int chunk_layout(const hy_llama_context *c, uint32_t n, size_t off[CHUNK_COUNT], size_t *total) {
+    const hy_llama_hparams *hp = &c->model->hp;
+    const size_t f = sizeof(float), half = hp->n_rot / 2;
+    const size_t row[CHUNK_COUNT] = { hp->n_embd * f, hp->n_embd * f, hp->n_embd_q * f, hp->n_embd_kv * f,
+                                      hp->n_embd_kv * f, hp->n_embd_q * f, hp->n_ff * f, hp->n_ff * f,
+                                      half * f, half * f, c->xq_row_bytes };
+    size_t at = 0;
+    for (int i = 0; i < CHUNK_COUNT; i++) {
+        if (row[i] > (SIZE_MAX - 64) / n) return 0;
+        size_t bytes = ((size_t)n * row[i] + 63) & ~(size_t)63;
+        if (bytes > SIZE_MAX - at) return 0;
+        off[i] = at;
+        at += bytes;
+    }
+    *total = at;
+    return 1;
+}
+
+/* Replace the chunk buffers with ones for n tokens (zero-filled). The old
+ * block goes first, so use never holds both; on failure the context has none
+ * (chunk_cap 0) and the next call tries again. */
+static hyperion_status size_chunk_buffers(hy_llama_context *c, uint32_t n) {
+    size_t off[CHUNK_COUNT], total = 0;
+    if (!chunk_layout(c, n, off, &total))
+        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_NUM("tokens", n) }),
+                             "activations for a chunk of %u tokens overflow size_t", n);
+    const uint32_t old_cap = c->chunk_cap;
+    hyperionFree(c->chunk);
+    c->chunk = NULL;
+    c->chunk_cap = 0;
+    /* a prompt-sized block just went back to the pool: make its pages leave the RSS now */
+    if (old_cap > n) hyperionTrimMemory(0);
+    uint8_t *b = hyperionCalloc(1, total, HYPERION_TAG_ACTIVATIONS);
+    if (!b) return hyperionGetLastError()->code;
+    c->chunk = b;
+    c->chunk_cap = n;
+    c->x = (float *)(void *)(b + off[CHUNK_X]);
+    c->xb = (float *)(void *)(b + off[CHUNK_XB]);
+    c->q = (float *)(void *)(b + off[CHUNK_Q]);
+    c->k = (float *)(void *)(b + off[CHUNK_K]);
+    c->v = (float *)(void *)(b + off[CHUNK_V]);
+    c->attn = (float *)(void *)(b + off[CHUNK_ATTN]);
+    c->hb = (float *)(void *)(b + off[CHUNK_HB]);
+    c->hb2 = (float *)(void *)(b + off[CHUNK_HB2]);
+    c->rope_cos = (float *)(void *)(b + off[CHUNK_COS]);
+    c->rope_sin = (float *)(void *)(b + off[CHUNK_SIN]);
+    c->xq = b + off[CHUNK_XQ];
+    c->xq_src = NULL;
+    return HYPERION_OK;
+}
+
+/* The chunk buffers a call of n tokens needs: grown to its largest chunk;
+ * shrunk to one token for a single-token call (a decode step). */
+static hyperion_status fit_chunk_buffers(hy_llama_context *c, uint32_t n) {
+    uint32_t want = n < c->p.n_batch ? n : c->p.n_batch;
+    if (want > c->chunk_cap || (want == 1 && c->chunk_cap > 1)) return size_chunk_buffers(c, want);
+    return HYPERION_OK;
+}
+
+hyperion_status hy_llama_context_trim(hy_llama_context *ctx) {
+    return ctx->chunk_cap > 1 ? size_chunk_buffers(ctx, 1) : HYPERION_OK;
+}
+
+uint32_t hy_llama_context_chunk_capacity(const hy_llama_context *ctx) { return ctx->chunk_cap; }
+
+static hyperion_status ensure_scores(hy_llama_context *c, int threads);
+
 hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_llama_context_params *params,
                                         hy_llama_context **out) {
     *out = NULL;
@@ -304,22 +401,12 @@ hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_ll
         c->v_cache = hyperionAlloc(layer_bytes * hp->n_layer, HYPERION_TAG_KV_CACHE);
         if (!c->v_cache) s = hyperionGetLastError()->code;
     }
-    size_t nb = p.n_batch;
-    c->x = scratch(nb * hp->n_embd, sizeof(float), &s);
-    c->xb = scratch(nb * hp->n_embd, sizeof(float), &s);
-    c->q = scratch(nb * hp->n_embd_q, sizeof(float), &s);
-    c->k = scratch(nb * hp->n_embd_kv, sizeof(float), &s);
-    c->v = scratch(nb * hp->n_embd_kv, sizeof(float), &s);
-    c->attn = scratch(nb * hp->n_embd_q, sizeof(float), &s);
-    c->hb = scratch(nb * hp->n_ff, sizeof(float), &s);
-    c->hb2 = scratch(nb * hp->n_ff, sizeof(float), &s);
-    c->rope_cos = scratch(nb * (hp->n_rot / 2), sizeof(float), &s);
-    c->rope_sin = scratch(nb * (hp->n_rot / 2), sizeof(float), &s);
     c->xq_row_bytes = (model->max_activation_row_bytes + 63) & ~(size_t)63;
-    c->xq = scratch(nb, c->xq_row_bytes, &s);
+    /* the chunk buffers are sized by the first decode (size_chunk_buffers) */
     c->product_names = scratch((size_t)hp->n_layer * HY_L_COUNT + 1, sizeof *c->product_names, &s);
     if (s == HYPERION_OK) name_products(c);
     if (s == HYPERION_OK && p.n_threads > 0) s = ensure_matmul_scratch(c, (int)(p.n_threads > 1024 ? 1024 : p.n_threads));
+    if (s == HYPERION_OK && p.n_threads > 0) s = ensure_scores(c, (int)(p.n_threads > 1024 ? 1024 : p.n_threads));
     if (s != HYPERION_OK) {
         hy_llama_context_free(c);
         return s;
@@ -330,8 +417,7 @@ hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_ll
 
 void hy_llama_context_free(hy_llama_context *c) {
     if (!c) return;
-    void *blocks[] = { c->k_cache, c->v_cache, c->x, c->xb, c->q, c->k, c->v, c->attn, c->hb, c->hb2,
-                       c->rope_cos, c->rope_sin, c->xq, c->scores, c->mm_scratch, (void *)c->product_names };
+    void *blocks[] = { c->k_cache, c->v_cache, c->chunk, c->scores, c->mm_scratch, (void *)c->product_names };
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) hyperionFree(blocks[i]);
     hyperionFree(c);
 }
@@ -733,6 +819,7 @@ hyperion_status hy_llama_decode(hy_llama_context *c, hy_threadpool *pool, const 
                                             HY_NUM("limit", c->p.n_ctx) }),
                              "context full: %u positions in use + %u new tokens > contextSize %u", c->n_past, n, c->p.n_ctx);
     hyperion_status s = ensure_scores(c, hy_threadpool_size(pool));
+    if (s == HYPERION_OK) s = fit_chunk_buffers(c, n);
     if (s == HYPERION_OK && n > 1) s = ensure_matmul_scratch(c, hy_threadpool_size(pool));
     if (s != HYPERION_OK) return s;
 

@@ -52,11 +52,13 @@ typedef struct hy_llama_context_params {
     uint32_t n_ctx;        /* positions the KV cache holds (1 .. n_ctx_train * 8) */
     uint32_t n_batch;      /* tokens processed per forward pass (prompt chunks); default 64 */
     uint32_t kv_cache;     /* hy_kv_cache_type: HY_KV_CACHE_F16 (0, the default) or HY_KV_CACHE_F32 */
-    uint32_t n_threads;    /* pool threads to give matmul scratch at create (0: at the first decode) */
+    uint32_t n_threads;    /* pool threads to give matmul scratch and attention scores at create (0: at the first decode) */
 } hy_llama_context_params;
 
 /* A context (a KV cache plus scratch buffers) for `model`, which must outlive
- * it. Memory: HYPERION_TAG_KV_CACHE and HYPERION_TAG_ACTIVATIONS blocks, and
+ * it. Memory: HYPERION_TAG_KV_CACHE blocks, HYPERION_TAG_ACTIVATIONS blocks
+ * (the chunk buffers are sized by each call: grown to its largest chunk, cut
+ * back to one token by a single-token call; see hy_llama_context_trim), and
  * one HYPERION_TAG_SCRATCH block holding every pool thread's matmul scratch
  * (made for n_threads threads here, grown by a decode on a larger pool), so
  * prompt processing allocates nothing per product; HYPERION_MEMORY_LIMIT when
@@ -70,6 +72,18 @@ uint32_t hy_llama_context_n_past(const hy_llama_context *ctx);
 uint32_t hy_llama_context_n_ctx(const hy_llama_context *ctx);
 /* Bytes of its KV cache blocks (keys and values); 0 for NULL. */
 uint64_t hy_llama_context_kv_bytes(const hy_llama_context *ctx);
+
+/* Drop the activation buffers sized for multi-token chunks (keeping those of
+ * one token) and give their pages back to the system (hyperionTrimMemory).
+ * A single-token decode does this by itself; a caller that knows prompt
+ * processing is over may call it earlier. The next multi-token call grows them
+ * again. Errors: HYPERION_MEMORY_LIMIT / HYPERION_OUT_OF_MEMORY when even the
+ * one-token buffers cannot be had (the context stays usable: the next call
+ * tries again). */
+hyperion_status hy_llama_context_trim(hy_llama_context *ctx);
+
+/* Tokens the context's chunk buffers hold now (0 before the first call). */
+uint32_t hy_llama_context_chunk_capacity(const hy_llama_context *ctx);
 
 /* Forget the cache (the next token is at position 0), or keep its first n. */
 void hy_llama_context_truncate(hy_llama_context *ctx, uint32_t n_keep);

@@ -173,3 +173,78 @@ HY_TEST(llama_prefill_allocates_no_matmul_scratch) {
     free(b);
     hy_llama_model_free(m);
 }
+
+/* The chunk buffers follow the calls: grown once to the chunk size of a
+ * prompt (in one call or one call per chunk, as sessions do) and then reused,
+ * cut back to one token by a decode step (their pages given back to the
+ * system), grown again by the next prompt; the logits do not depend on it. */
+static uint64_t activation_allocations(void) {
+    hyperion_memory_debug_info info;
+    hyperionGetMemoryDebugInfo(&info);
+    return info.tags[HYPERION_TAG_ACTIVATIONS].total_allocations;
+}
+
+static uint64_t activation_bytes(void) {
+    hyperion_memory_stats st;
+    hyperionGetMemoryStats(&st);
+    return st.tag_bytes[HYPERION_TAG_ACTIVATIONS];
+}
+
+HY_TEST(llama_chunk_buffers_grow_for_prompts_and_shrink_for_decode) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/tiny-chunks.gguf", hy_test_tmpdir());
+    hy_make_model_params p;
+    memset(&p, 0, sizeof p);
+    p.shape_name = "tiny";
+    p.type_name = "q4_0";
+    p.seed = 5;
+    HY_REQUIRE(hy_make_model(&p, path) == HYPERION_OK);
+    hy_llama_model *m = NULL;
+    HY_REQUIRE(hy_llama_model_load(path, &m) == HYPERION_OK);
+    size_t nv = m->hp.n_vocab;
+    enum { N = 40, B = 8 };   /* 5 chunks of 8 */
+    int32_t tokens[N + 8];
+    for (int i = 0; i < N + 8; i++) tokens[i] = (int32_t)((i * 7919 + 13) % nv);
+    float *a = malloc(nv * sizeof(float)), *b = malloc(nv * sizeof(float));
+    hy_threadpool *pool = NULL;
+    HY_REQUIRE(hy_threadpool_create(2, &pool) == HYPERION_OK);
+    hy_llama_context_params cp = { 64, B, 0, (uint32_t)hy_threadpool_size(pool) };
+
+    /* A: the prompt in one call, a decode step, then a 7-token chunk */
+    hy_llama_context *ctx = NULL;
+    HY_REQUIRE(hy_llama_context_create(m, &cp, &ctx) == HYPERION_OK);
+    HY_CHECK_INT(hy_llama_context_chunk_capacity(ctx), 0);
+    uint64_t before = activation_allocations();
+    HY_REQUIRE(hy_llama_decode(ctx, pool, tokens, N, NULL, 0, NULL) == HYPERION_OK);
+    HY_CHECK_INT((int)(activation_allocations() - before), 1);   /* one block for all five chunks */
+    HY_CHECK_INT(hy_llama_context_chunk_capacity(ctx), B);
+    uint64_t prompt_bytes = activation_bytes();
+    HY_REQUIRE(hy_llama_decode(ctx, pool, tokens + N, 1, NULL, 0, NULL) == HYPERION_OK);
+    HY_CHECK_INT(hy_llama_context_chunk_capacity(ctx), 1);
+    HY_CHECK(activation_bytes() < prompt_bytes);
+    before = activation_allocations();
+    HY_REQUIRE(hy_llama_decode(ctx, pool, tokens + N + 1, 1, NULL, 0, NULL) == HYPERION_OK);
+    HY_CHECK_INT((int)(activation_allocations() - before), 0);   /* decode steps reuse the one-token block */
+    HY_REQUIRE(hy_llama_decode(ctx, pool, tokens + N + 2, 6, a, 0, NULL) == HYPERION_OK);
+    HY_CHECK_INT(hy_llama_context_chunk_capacity(ctx), 6);
+    hy_llama_context_free(ctx);
+
+    /* B: the prompt one call per chunk (a session's turns), an explicit trim */
+    HY_REQUIRE(hy_llama_context_create(m, &cp, &ctx) == HYPERION_OK);
+    before = activation_allocations();
+    for (int i = 0; i < N; i += B) HY_REQUIRE(hy_llama_decode(ctx, pool, tokens + i, B, NULL, 0, NULL) == HYPERION_OK);
+    HY_CHECK_INT((int)(activation_allocations() - before), 1);
+    HY_CHECK_INT(hy_llama_context_trim(ctx), HYPERION_OK);
+    HY_CHECK_INT(hy_llama_context_chunk_capacity(ctx), 1);
+    HY_REQUIRE(hy_llama_decode(ctx, pool, tokens + N, 1, NULL, 0, NULL) == HYPERION_OK);
+    HY_REQUIRE(hy_llama_decode(ctx, pool, tokens + N + 1, 1, NULL, 0, NULL) == HYPERION_OK);
+    HY_REQUIRE(hy_llama_decode(ctx, pool, tokens + N + 2, 6, b, 0, NULL) == HYPERION_OK);
+    /* same chunks, same kernels: the same numbers */
+    HY_CHECK(hy_test_rel_l2(a, b, nv) < 1e-6);
+    hy_llama_context_free(ctx);
+
+    hy_threadpool_free(pool);
+    free(a);
+    free(b);
+    hy_llama_model_free(m);
+}

@@ -395,6 +395,57 @@ static hyperion_status three_step_operation(void) {
     return HYPERION_OK;
 }
 
+/* Freed pages that stay committed: committed = in use + dirty free pages. */
+static uint64_t dirty_free_bytes(void) {
+    hyperion_heap_stats h;
+    hyperionGetHeapStats(&h);
+    return h.committed_bytes - (h.reserved_bytes - h.free_bytes);
+}
+
+static uint64_t rss_now(void) {
+    hyperion_heap_stats h;
+    hyperionGetHeapStats(&h);
+    return h.rss_known ? h.rss_bytes : 0;
+}
+
+HY_TEST(memory_trim_gives_freed_pages_back_down_to_what_is_kept) {
+    quiet_logs();
+    const size_t big = (size_t)16 << 20;
+    /* touched, freed: 16 MiB more stay committed (the pool retains up to 64 MiB) */
+    uint8_t *a = hyperionAlloc(big, HYPERION_TAG_ACTIVATIONS);
+    HY_REQUIRE(a != NULL);
+    memset(a, 1, big);
+    hyperionFree(a);
+    HY_CHECK(dirty_free_bytes() >= big);
+    uint64_t rss_before = rss_now();
+
+    /* keep 4 MiB: whole runs go, largest first, until at most that stays */
+    uint64_t released = hyperionTrimMemory((uint64_t)4 << 20);
+    HY_CHECK(released >= big);
+    HY_CHECK(dirty_free_bytes() <= ((uint64_t)4 << 20));
+    /* the pages left the process (RSS, not only the pool's books); 4 MiB of slack
+     * for whatever else the process touches meanwhile */
+    uint64_t rss_after = rss_now();
+    HY_CHECK(rss_before > 0 && rss_after + big - ((uint64_t)4 << 20) <= rss_before);
+
+    /* down to nothing; a second call has nothing left to do */
+    hyperionTrimMemory(0);
+    HY_CHECK_INT(dirty_free_bytes(), 0);
+    HY_CHECK_INT(hyperionTrimMemory(0), 0);
+
+    /* live blocks keep their contents; released pages come back zero-filled */
+    uint8_t *live = hyperionAlloc((size_t)1 << 20, HYPERION_TAG_ACTIVATIONS);
+    HY_REQUIRE(live != NULL);
+    memset(live, 7, (size_t)1 << 20);
+    uint8_t *again = hyperionCalloc(1, big, HYPERION_TAG_ACTIVATIONS);
+    HY_REQUIRE(again != NULL);
+    hyperionTrimMemory(0);
+    HY_CHECK(live[0] == 7 && live[((size_t)1 << 20) - 1] == 7);
+    HY_CHECK(again[0] == 0 && again[big - 1] == 0);
+    hyperionFree(again);
+    hyperionFree(live);
+}
+
 HY_TEST(memory_fault_injection_walks_every_allocation_site) {
     quiet_logs();
     uint64_t base = mem_in_use();

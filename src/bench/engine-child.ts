@@ -12,7 +12,8 @@ async function main(): Promise<void> {
     promptRuns: o.promptRuns,
     batchSize: o.batchSize ?? 512,
   })) as Record<string, unknown>;
-  r.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  // the native figure (VmHWM before its reset for the decode peak) or, when /proc was unreadable, the process's maxRSS
+  r.peakRssBytes = Math.max(Number(r.peakRssBytes ?? 0), process.resourceUsage().maxRSS * 1024);
   process.stdout.write(JSON.stringify(r));
 }
 

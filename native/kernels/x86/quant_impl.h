@@ -114,7 +114,7 @@ static float dot_q4_0(const void *w, const void *x, int64_t n) { return dot_q0(0
 static float dot_q8_0(const void *w, const void *x, int64_t n) { return dot_q0(1, w, x, n); }
 static float dot_q4_K(const void *w, const void *x, int64_t n) { return HY_ROW_Q45_K(0, w, x, n / 256); }
 static float dot_q5_K(const void *w, const void *x, int64_t n) { return HY_ROW_Q45_K(1, w, x, n / 256); }
-static float dot_q6_K(const void *w, const void *x, int64_t n) { return hy_x86_row_q6_K(w, x, n / 256); }
+static float dot_q6_K(const void *w, const void *x, int64_t n) { return HY_ROW_Q6_K(w, x, n / 256); }
 static float dot_f32(const void *w, const void *x, int64_t n) { return hy_x86_row_f32(w, x, n); }
 static float dot_f16(const void *w, const void *x, int64_t n) { return hy_x86_row_16(1, w, x, n); }
 static float dot_bf16(const void *w, const void *x, int64_t n) { return hy_x86_row_16(0, w, x, n); }

@@ -236,46 +236,136 @@ HY_INLINE float hy_x86_row_q45_K(int HIGH_BIT, const uint8_t *pw, const uint8_t 
  * (2c+1), matching 64 consecutive activations. The eight 6-bit scales and
  * mins are decoded with vector shifts; vpshufb picks the scale of each half. */
 
-HY_INLINE float hy_x512_row_q45_K(int HIGH_BIT, const uint8_t *pw, const uint8_t *px, int64_t nb) {
+/* out[r] = dot(row r, x) for R <= HY_X86_ROWS rows of Q4_K (HIGH_BIT 0) or
+ * Q5_K (HIGH_BIT 1), rb bytes apart, over nb super-blocks. Several rows per
+ * pass share the activation's loads and its per-block figures (d_y, pair
+ * sums of bsums), which a row at a time recomputes for every row. */
+HY_INLINE void hy_x512_rows_q45_K(int HIGH_BIT, int R, const uint8_t *w, size_t rb, const uint8_t *px, int64_t nb,
+                                  float *out) {
     const int bs = HIGH_BIT ? 176 : 144, qs_off = HIGH_BIT ? HY_Q5_K_QS : HY_Q4_K_QS;
     const __m512i m4 = _mm512_set1_epi8(0x0F), half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4);
-    __m512 acc = _mm512_setzero_ps();
-    __m128 accm = _mm_setzero_ps();
-    for (int64_t b = 0; b < nb; b++, pw += bs, px += 292) {
-        hy_prefetch_span(pw, bs);
-        const __m256i w16 = _mm256_cvtepu8_epi16(hy_k4_unpack_v(pw + HY_QK_SCALES)); /* sc0-7 | m0-7 */
+    __m512i pick[4]; /* scale 2c in lanes 0-1 (low nibbles), 2c+1 in lanes 2-3 */
+    for (int c = 0; c < 4; c++)
+        pick[c] = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi16((short)((4 * c) | ((4 * c + 1) << 8))),
+                                          _mm512_set1_epi16((short)((4 * c + 2) | ((4 * c + 3) << 8))));
+    __m512 acc[HY_X86_ROWS];
+    __m128 accm[HY_X86_ROWS];
+    for (int r = 0; r < R; r++) {
+        acc[r] = _mm512_setzero_ps();
+        accm[r] = _mm_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; b++, px += 292) {
         const float dy = hy_load_f32(px + HY_Q8_K_D);
-        /* mins: m_j times the activation sum of sub-block j (pairs of bsums) */
+        /* activation sums of the 8 sub-blocks (pairs of bsums), for the mins */
         const __m256i bsv = _mm256_loadu_si256((const __m256i *)(px + HY_Q8_K_BSUMS));
         const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bsv), _mm256_extracti128_si256(bsv, 1));
-        const __m128i mp = _mm_madd_epi16(_mm256_extracti128_si256(w16, 1), pairs);
-        accm = _mm_fmadd_ps(_mm_cvtepi32_ps(mp), _mm_set1_ps(dy * hy_f16_at(pw + HY_QK_DMIN)), accm);
-        const __m512i s4 = _mm512_broadcast_i32x4(_mm256_castsi256_si128(w16)); /* the 8 scales in every lane */
-        const uint8_t *q = pw + qs_off;
         const int8_t *y = (const int8_t *)(px + HY_Q8_K_QS);
-        __m512i hb = _mm512_setzero_si512();
-        if (HIGH_BIT) hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(pw + HY_Q5_K_QH)));
-        __m512i sumi = _mm512_setzero_si512();
-        for (int c = 0; c < 4; c++) {
-            __m512i qv = _mm512_and_si512(
-                _mm512_srlv_epi32(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(q + 32 * c))), half), m4);
-            if (HIGH_BIT) { /* bit 2c (low half) / 2c+1 (high half) of qh to bit 4 */
-                const int lo = (4 - 2 * c) & 31, hi = (3 - 2 * c) & 31;
-                const __m512i rot = _mm512_rolv_epi32(hb, _mm512_setr_epi32(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi));
-                qv = _mm512_ternarylogic_epi32(qv, rot, _mm512_set1_epi8(0x10), 0xF8); /* qv | (rot & 0x10) */
-            }
-            const __m512i p = _mm512_maddubs_epi16(qv, _mm512_loadu_si512((const void *)(y + 64 * c)));
-            /* scale 2c in lanes 0-1 (low nibbles), 2c+1 in lanes 2-3 */
-            const __m512i m = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi16((short)((4 * c) | ((4 * c + 1) << 8))),
-                                                      _mm512_set1_epi16((short)((4 * c + 2) | ((4 * c + 3) << 8))));
-            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p, _mm512_shuffle_epi8(s4, m)));
+        __m512i s4[HY_X86_ROWS], sumi[HY_X86_ROWS], hb[HY_X86_ROWS];
+        for (int r = 0; r < R; r++) {
+            const uint8_t *pw = w + r * rb + b * bs;
+            hy_prefetch_span(pw, bs);
+            const __m256i w16 = _mm256_cvtepu8_epi16(hy_k4_unpack_v(pw + HY_QK_SCALES)); /* sc0-7 | m0-7 */
+            const __m128i mp = _mm_madd_epi16(_mm256_extracti128_si256(w16, 1), pairs);
+            accm[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(mp), _mm_set1_ps(dy * hy_f16_at(pw + HY_QK_DMIN)), accm[r]);
+            s4[r] = _mm512_broadcast_i32x4(_mm256_castsi256_si128(w16)); /* the 8 scales in every lane */
+            sumi[r] = _mm512_setzero_si512();
+            hb[r] = HIGH_BIT ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(pw + HY_Q5_K_QH)))
+                             : _mm512_setzero_si512();
         }
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(dy * hy_f16_at(pw + HY_QK_D)), _mm512_cvtepi32_ps(sumi), acc);
+        for (int c = 0; c < 4; c++) {
+            const __m512i yv = _mm512_loadu_si512((const void *)(y + 64 * c));
+            for (int r = 0; r < R; r++) {
+                const uint8_t *q = w + r * rb + b * bs + qs_off;
+                __m512i qv = _mm512_and_si512(
+                    _mm512_srlv_epi32(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(q + 32 * c))), half), m4);
+                if (HIGH_BIT) { /* bit 2c (low half) / 2c+1 (high half) of qh to bit 4 */
+                    const int lo = (4 - 2 * c) & 31, hi = (3 - 2 * c) & 31;
+                    const __m512i rot = _mm512_rolv_epi32(hb[r], _mm512_setr_epi32(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi));
+                    qv = _mm512_ternarylogic_epi32(qv, rot, _mm512_set1_epi8(0x10), 0xF8); /* qv | (rot & 0x10) */
+                }
+                const __m512i p = _mm512_maddubs_epi16(qv, yv);
+                sumi[r] = _mm512_add_epi32(sumi[r], _mm512_madd_epi16(p, _mm512_shuffle_epi8(s4[r], pick[c])));
+            }
+        }
+        for (int r = 0; r < R; r++)
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(dy * hy_f16_at(w + r * rb + b * bs + HY_QK_D)), _mm512_cvtepi32_ps(sumi[r]),
+                                     acc[r]);
     }
-    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
-    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
-    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(accm);
+    for (int r = 0; r < R; r++) {
+        __m128 m = _mm_add_ps(accm[r], _mm_movehl_ps(accm[r], accm[r]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        out[r] = _mm512_reduce_add_ps(acc[r]) - _mm_cvtss_f32(m);
+    }
 }
+
+HY_INLINE float hy_x512_row_q45_K(int HIGH_BIT, const uint8_t *pw, const uint8_t *px, int64_t nb) {
+    float out;
+    hy_x512_rows_q45_K(HIGH_BIT, 1, pw, 0, px, nb, &out);
+    return out;
+}
+/* ---- AVX-512: Q6_K with 64 elements per vector ----
+ * Per half (128 elements): the 64 ql bytes as one vector give elements 0..63
+ * (low nibbles) and 64..127 (high nibbles) in activation order; the 32 qh
+ * bytes, broadcast to both 256-bit halves and masked to the bit pairs each
+ * half needs (0x33 / 0xCC), are moved to bits 4-5 by one 64-bit variable shift
+ * (a pair that crosses into the next byte lands in its low nibble, which the
+ * merge takes from ql). Each 128-bit lane then holds one 16-element
+ * sub-block, so its scale is one int16 broadcast per lane (vpshufb from the
+ * half's 8 scales). As hy_x86_row_q6_K, the -32 offset comes from the bsums. */
+HY_INLINE void hy_x512_rows_q6_K(int R, const uint8_t *w, size_t rb, const uint8_t *px, int64_t nb, float *out) {
+    const __m512i lo4 = _mm512_set1_epi8(0x0F);
+    const __m512i pair_mask = _mm512_inserti64x4(_mm512_set1_epi8(0x33), _mm256_set1_epi8((char)0xCC), 1);
+    const __m512i shl_a = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2), shr_b = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+    /* lane j takes scale j (first vector of a half) or 4 + j (second) of the half's 8 */
+    __m512i pick_a = _mm512_setzero_si512(), pick_b = _mm512_setzero_si512();
+    {
+        int16_t ia[32], ib[32];
+        for (int i = 0; i < 32; i++) {
+            const int j = i / 8;
+            ia[i] = (int16_t)((2 * j) | ((2 * j + 1) << 8));
+            ib[i] = (int16_t)((2 * (4 + j)) | ((2 * (4 + j) + 1) << 8));
+        }
+        pick_a = _mm512_loadu_si512((const void *)ia);
+        pick_b = _mm512_loadu_si512((const void *)ib);
+    }
+    __m512 acc[HY_X86_ROWS];
+    for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++, px += 292) {
+        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(px + HY_Q8_K_BSUMS));
+        const int8_t *y = (const int8_t *)(px + HY_Q8_K_QS);
+        const float dy = hy_load_f32(px + HY_Q8_K_D);
+        for (int r = 0; r < R; r++) {
+            const uint8_t *pw = w + r * rb + b * 210;
+            hy_prefetch_span(pw, 210);
+            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(pw + HY_Q6_K_SCALES)));
+            /* the -32 offset: 32 * sum_j sc_j * bsum_j */
+            const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bsums), 5);
+            __m512i sumi = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(corr));
+            for (int h = 0; h < 2; h++) {
+                const __m512i l = _mm512_loadu_si512((const void *)(pw + HY_Q6_K_QL + 64 * h));
+                const __m512i hm = _mm512_and_si512(
+                    _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(pw + HY_Q6_K_QH + 32 * h))), pair_mask);
+                /* (ql & 0x0F) | (high pair & 0x30): ternary 0xE4 = (a & c) | (b & ~c) with c = 0x0F */
+                const __m512i qa = _mm512_ternarylogic_epi32(l, _mm512_sllv_epi64(hm, shl_a), lo4, 0xE4);
+                const __m512i qb = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l, 4), _mm512_srlv_epi64(hm, shr_b), lo4, 0xE4);
+                const __m512i s8 = _mm512_broadcast_i32x4(h == 0 ? _mm256_castsi256_si128(sc16) : _mm256_extracti128_si256(sc16, 1));
+                const __m512i pa = _mm512_maddubs_epi16(qa, _mm512_loadu_si512((const void *)(y + 128 * h)));
+                const __m512i pb = _mm512_maddubs_epi16(qb, _mm512_loadu_si512((const void *)(y + 128 * h + 64)));
+                sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(pa, _mm512_shuffle_epi8(s8, pick_a)));
+                sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(pb, _mm512_shuffle_epi8(s8, pick_b)));
+            }
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(dy * hy_f16_at(pw + HY_Q6_K_D)), _mm512_cvtepi32_ps(sumi), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+HY_INLINE float hy_x512_row_q6_K(const uint8_t *pw, const uint8_t *px, int64_t nb) {
+    float out;
+    hy_x512_rows_q6_K(1, pw, 0, px, nb, &out);
+    return out;
+}
+
 #define HY_ROW_Q45_K hy_x512_row_q45_K
 #else
 #define HY_ROW_Q45_K hy_x86_row_q45_K
@@ -324,6 +414,12 @@ HY_INLINE float hy_x86_row_q6_K(const uint8_t *pw, const uint8_t *px, int64_t nb
     }
     return hy_hsum_ps(acc);
 }
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define HY_ROW_Q6_K hy_x512_row_q6_K
+#else
+#define HY_ROW_Q6_K hy_x86_row_q6_K
+#endif
 
 /* ---- float rows (activations are F32) ---- */
 
