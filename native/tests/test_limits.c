@@ -224,7 +224,7 @@ static const char *tiny_model(void) {
 static hy_model *load_tiny(int threads, uint64_t max_memory) {
     const char *path = tiny_model();
     if (!path) return NULL;
-    hy_model_params p = { threads, 0, 0, { max_memory, 0, 0, 0, 0 } };
+    hy_model_params p = { .threads = threads, .limits = { .max_memory_bytes = max_memory } };
     hy_model *m = NULL;
     if (hy_model_load(path, &p, &m) != HYPERION_OK) return NULL;
     return m;
