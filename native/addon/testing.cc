@@ -211,8 +211,10 @@ static Napi::Value FailAllocation(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// allocationAttempts(allThreads): this thread's attempts, or every thread's
 static Napi::Value AllocationAttempts(const Napi::CallbackInfo &info) {
-  return Napi::Number::New(info.Env(), (double)hyperionTestAllocationAttempts());
+  uint64_t n = info[0].ToBoolean() ? hyperionTestAllocationAttemptsAllThreads() : hyperionTestAllocationAttempts();
+  return Napi::Number::New(info.Env(), (double)n);
 }
 
 static Napi::Value FailGuardMappings(const Napi::CallbackInfo &info) {
