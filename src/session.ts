@@ -98,7 +98,8 @@ export interface NativeRequest {
   setRef(on: boolean): void;
 }
 export interface NativeSession {
-  generate(prompt: Int32Array, packed: PackedGenerationOptions, onReady: () => void): NativeRequest;
+  /** `aborted`: the signal was aborted before the call; the request is stopped before it is queued. */
+  generate(prompt: Int32Array, packed: PackedGenerationOptions & { aborted?: boolean }, onReady: () => void): NativeRequest;
   reset(): void;
   dispose(): Promise<void>;
   info(): { contextSize: number; cachedTokens: number; disposed: boolean };
@@ -389,7 +390,10 @@ export class Session {
   /** @internal generate with prompt ids and options already validated */
   start(ids: Int32Array, packed: PackedGenerationOptions, signal?: AbortSignal, onEnd?: () => void): GenerationStream {
     const handle = this.#handle();
-    return new GenerationStream((onReady) => handle.generate(ids, packed, onReady), packed, signal, onEnd);
+    // an already aborted signal must stop the request before its thread can
+    // run it: aborting after generate() returns would race with a short request
+    const native = signal?.aborted ? { ...packed, aborted: true } : packed;
+    return new GenerationStream((onReady) => handle.generate(ids, native, onReady), packed, signal, onEnd);
   }
 
   /** Generate to the end and return the text, tokens, stop reason and figures. */

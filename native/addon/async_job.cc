@@ -1,6 +1,7 @@
 // async_job.cc — see async_job.h.
 #include "async_job.h"
 
+#include <mutex>
 #include <pthread.h>
 #include <thread>
 
@@ -8,10 +9,20 @@
 
 namespace {
 
+// Whether the job's thread-safe function still exists. Node finalizes and
+// frees a thread-safe function when its environment is torn down (a worker
+// terminated) even while threads still hold it, so the job thread may touch it
+// only under this lock and only before the finalizer has run.
+struct TsfnLife {
+  std::mutex lock;
+  bool gone = false;
+};
+
 struct JobState {
   std::unique_ptr<AsyncJob> job;
   Napi::Promise::Deferred deferred;
   Napi::ThreadSafeFunction tsfn;
+  std::shared_ptr<TsfnLife> life = std::make_shared<TsfnLife>();
   JobState(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 };
 
@@ -34,6 +45,10 @@ void Settle(Napi::Env env, Napi::Function, JobState *state) {
     state->deferred.Reject(env.GetAndClearPendingException().Value());
     return;
   }
+  if (result.IsEmpty()) {  // a worker terminated meanwhile: JS can no longer run, nobody to tell
+    job->Discard();
+    return;
+  }
   state->deferred.Resolve(result);
 }
 
@@ -43,7 +58,11 @@ Napi::Promise StartAsyncJob(Napi::Env env, std::unique_ptr<AsyncJob> job, const 
   auto *state = new JobState(env);
   state->job = std::move(job);
   Napi::Promise promise = state->deferred.Promise();
-  state->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function(), name, 0, 1);
+  std::shared_ptr<TsfnLife> life = state->life;
+  state->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function(), name, 0, 1, [life](Napi::Env) {
+    std::lock_guard<std::mutex> hold(life->lock);
+    life->gone = true;
+  });
   try {
     std::thread([state, thread_name = std::string(name)]() {
       pthread_setname_np(pthread_self(), thread_name.substr(0, 15).c_str());
@@ -53,11 +72,15 @@ Napi::Promise StartAsyncJob(Napi::Env env, std::unique_ptr<AsyncJob> job, const 
       job->status = job->Execute();
       if (job->status != HYPERION_OK) job->error = *hyperionGetLastError();
       Napi::ThreadSafeFunction tsfn = state->tsfn;
-      if (tsfn.BlockingCall(state, Settle) != napi_ok) {  // the environment is closing
+      std::shared_ptr<TsfnLife> life = state->life;
+      std::lock_guard<std::mutex> hold(life->lock);  // the queue is unbounded: the call never waits
+      napi_status called = life->gone ? napi_closing : tsfn.BlockingCall(state, Settle);
+      if (called != napi_ok) {  // the environment is closing: napi_closing already let go of the function
         job->Discard();
         delete state;
+      } else {
+        tsfn.Release();
       }
-      tsfn.Release();
     }).detach();
   } catch (const std::exception &) {
     // std::thread failed to start: settle right here.

@@ -109,6 +109,7 @@ class LoadJob : public AsyncJob {
   hyperion_status Execute() override { return hy_model_load(path_.c_str(), &params_, &model_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object obj = ctor_.New({});
+    if (obj.IsEmpty()) return obj;  // the environment is shutting down: Discard() frees the model
     ModelHandle::Unwrap(obj)->Adopt(model_);
     model_ = nullptr;
     return obj;

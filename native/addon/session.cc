@@ -502,6 +502,7 @@ Napi::Value SessionHandle::Generate(const Napi::CallbackInfo &info) {
     }
     r->has_deadline = true;
   }
+  if (o.Get("aborted").ToBoolean()) r->flag = HYPERION_ABORTED;  // a signal aborted before the call: never runs
   Napi::Object handle = GetAddonData(env)->request_ctor.New({});
   RequestHandle::Unwrap(handle)->Adopt(r);
   {

@@ -5,6 +5,9 @@
 #include "async_job.h"
 
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <pthread.h>
 #include <cstring>
@@ -211,13 +214,33 @@ static Napi::Value FailAllocation(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// allocationAttempts(allThreads): this thread's attempts, or every thread's
 static Napi::Value AllocationAttempts(const Napi::CallbackInfo &info) {
-  return Napi::Number::New(info.Env(), (double)hyperionTestAllocationAttempts());
+  uint64_t n = info[0].ToBoolean() ? hyperionTestAllocationAttemptsAllThreads() : hyperionTestAllocationAttempts();
+  return Napi::Number::New(info.Env(), (double)n);
 }
 
 static Napi::Value FailGuardMappings(const Napi::CallbackInfo &info) {
   hyperionTestFailGuardMappings(info[0].As<Napi::Number>().Uint32Value());
   return info.Env().Undefined();
+}
+
+// trimMalloc() -> { inUseBytes, freeBytes } | null: hand the C library's free
+// heap pages back to the system (glibc's malloc_trim), so an RSS figure counts
+// what is live rather than what malloc keeps after a peak, and report malloc's
+// own figures (all arenas) for the soak's RSS drift check.
+static Napi::Value TrimMalloc(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+  malloc_trim(0);
+  struct mallinfo2 mi = mallinfo2();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("inUseBytes", (double)(mi.uordblks + mi.hblkhd));
+  o.Set("freeBytes", (double)mi.fordblks);
+  return o;
+#else
+  return env.Null();
+#endif
 }
 
 // allocate(size, tag) / free(handle): a block JS can hold by number, to drive
@@ -311,6 +334,7 @@ void RegisterTesting(Napi::Env env, Napi::Object exports) {
   t.Set("allocate", Napi::Function::New(env, Allocate, "allocate"));
   t.Set("free", Napi::Function::New(env, FreeBlock, "free"));
   t.Set("allocFreeLoop", Napi::Function::New(env, AllocFreeLoop, "allocFreeLoop"));
+  t.Set("trimMalloc", Napi::Function::New(env, TrimMalloc, "trimMalloc"));
   t.Set("leakIntoModel", Napi::Function::New(env, LeakIntoModel, "leakIntoModel"));
   t.Set("freeModelLeak", Napi::Function::New(env, FreeModelLeak, "freeModelLeak"));
   exports.Set("_test", t);

@@ -407,6 +407,11 @@ void hyperionTestFailAllocation(uint64_t n, int all_threads);
  * so a test can measure an operation and walk n over each of its allocations. */
 uint64_t hyperionTestAllocationAttempts(void);
 
+/* Allocation attempts made by every thread so far: the count to walk n over
+ * with hyperionTestFailAllocation(n, 1) when an operation spans threads (a
+ * load on its job thread, a generation on its session thread). */
+uint64_t hyperionTestAllocationAttemptsAllThreads(void);
+
 /* Make the next count guard-page mappings fail as if the system had run out
  * of mappings (the blocks degrade to unguarded ones). */
 void hyperionTestFailGuardMappings(uint32_t count);

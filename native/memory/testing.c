@@ -14,6 +14,7 @@ static atomic_uint_fast64_t countdown;      /* 0 = disarmed */
 static atomic_int all_threads;
 static atomic_uint_fast64_t armed_thread;
 static _Thread_local uint64_t attempts;
+static atomic_uint_fast64_t attempts_all;   /* every thread's, for walks across threads */
 
 void hyperionTestFailAllocation(uint64_t n, int every_thread) {
     atomic_store(&countdown, 0);
@@ -26,8 +27,13 @@ uint64_t hyperionTestAllocationAttempts(void) {
     return attempts;
 }
 
+uint64_t hyperionTestAllocationAttemptsAllThreads(void) {
+    return atomic_load(&attempts_all);
+}
+
 int hy_mem_test_attempt(void) {
     attempts++;
+    atomic_fetch_add_explicit(&attempts_all, 1, memory_order_relaxed);
     if (!atomic_load_explicit(&countdown, memory_order_relaxed)) return 0;
     if (!atomic_load(&all_threads) && atomic_load(&armed_thread) != hy_thread_id()) return 0;
     uint64_t left = atomic_load(&countdown);
