@@ -1,9 +1,10 @@
 /*
  * dispatch.c — choosing each kernel group's instruction set.
  *
- * Code compiled with -mavx2 or -mavx512f is reached only through a table
- * returned here, and a table is returned only when hyperionGetCpuFeatures says
- * the CPU and the OS support it, so no such instruction runs on a CPU without it.
+ * Code compiled with -mavx2 or -mavx512f (or, on aarch64, with
+ * -march=armv8.2-a+dotprod) is reached only through a table returned here, and
+ * a table is returned only when hyperionGetCpuFeatures says the CPU and the OS
+ * support it, so no such instruction runs on a CPU without it.
  */
 #include "kernels/kernels.h"
 
@@ -16,6 +17,9 @@ typedef struct group_entry {
     /* optional: the AVX-512 table using AVX512-VNNI, preferred over
      * tables[HYPERION_ISA_AVX512] when the CPU has VNNI */
     const void *avx512_vnni;
+    /* optional: the NEON table using the dot-product extension (SDOT),
+     * preferred over tables[HYPERION_ISA_NEON] when the CPU has it */
+    const void *neon_dotprod;
 } group_entry;
 
 #if defined(__x86_64__)
@@ -25,16 +29,32 @@ typedef struct group_entry {
 #define X86_TABLES(prefix) NULL, NULL
 #define X86_VNNI(prefix) NULL
 #endif
+#if defined(__aarch64__)
+#define NEON_TABLE(prefix) &prefix##_neon
+#define NEON_DOTPROD(prefix) &prefix##_neon_dotprod
+#else
+#define NEON_TABLE(prefix) NULL
+#define NEON_DOTPROD(prefix) NULL
+#endif
 
+/* tables[] follows hyperion_isa: scalar, avx2, avx512, neon */
 static const group_entry groups[HY_KGROUP_COUNT] = {
-    [HY_KGROUP_VEC] = { "vec", { &hy_vec_kernels_scalar, X86_TABLES(hy_vec_kernels) }, NULL },
-    [HY_KGROUP_QUANT] = { "quant", { &hy_quant_kernels_scalar, X86_TABLES(hy_quant_kernels) },
-                          X86_VNNI(hy_quant_kernels) },
-    [HY_KGROUP_MATMUL] = { "matmul", { &hy_matmul_kernels_scalar, X86_TABLES(hy_matmul_kernels) },
-                           X86_VNNI(hy_matmul_kernels) },
-    [HY_KGROUP_OPS] = { "ops", { &hy_ops_kernels_scalar, X86_TABLES(hy_ops_kernels) }, NULL },
-    [HY_KGROUP_ATTENTION] = { "attention", { &hy_attn_kernels_scalar, X86_TABLES(hy_attn_kernels) }, NULL },
+    [HY_KGROUP_VEC] = { "vec", { &hy_vec_kernels_scalar, X86_TABLES(hy_vec_kernels), NEON_TABLE(hy_vec_kernels) },
+                        NULL, NULL },
+    [HY_KGROUP_QUANT] = { "quant",
+                          { &hy_quant_kernels_scalar, X86_TABLES(hy_quant_kernels), NEON_TABLE(hy_quant_kernels) },
+                          X86_VNNI(hy_quant_kernels), NEON_DOTPROD(hy_quant_kernels) },
+    [HY_KGROUP_MATMUL] = { "matmul",
+                           { &hy_matmul_kernels_scalar, X86_TABLES(hy_matmul_kernels), NEON_TABLE(hy_matmul_kernels) },
+                           X86_VNNI(hy_matmul_kernels), NEON_DOTPROD(hy_matmul_kernels) },
+    [HY_KGROUP_OPS] = { "ops", { &hy_ops_kernels_scalar, X86_TABLES(hy_ops_kernels), NEON_TABLE(hy_ops_kernels) },
+                        NULL, NULL },
+    [HY_KGROUP_ATTENTION] = { "attention",
+                              { &hy_attn_kernels_scalar, X86_TABLES(hy_attn_kernels), NEON_TABLE(hy_attn_kernels) },
+                              NULL, NULL },
 };
+_Static_assert(HYPERION_ISA_SCALAR == 0 && HYPERION_ISA_AVX2 == 1 && HYPERION_ISA_AVX512 == 2 && HYPERION_ISA_NEON == 3,
+               "group_entry.tables is indexed by hyperion_isa");
 
 static const char *const group_names[HY_KGROUP_COUNT + 1] = { "vec", "quant", "matmul", "ops", "attention", NULL };
 
@@ -96,6 +116,8 @@ static void ensure_initialised(void) {
 static const void *table_of(int g, int isa) {
     if (isa == HYPERION_ISA_AVX512 && groups[g].avx512_vnni && hyperionGetCpuFeatures()->avx512vnni)
         return groups[g].avx512_vnni;
+    if (isa == HYPERION_ISA_NEON && groups[g].neon_dotprod && hyperionGetCpuFeatures()->dotprod)
+        return groups[g].neon_dotprod;
     return groups[g].tables[isa];
 }
 
@@ -114,6 +136,11 @@ const void *hy_kernel_table_for(hy_kernel_group group, hyperion_isa isa) {
 const void *hy_kernel_table_avx512_novnni(hy_kernel_group group) {
     if ((unsigned)group >= HY_KGROUP_COUNT || !isa_supported(HYPERION_ISA_AVX512)) return NULL;
     return groups[group].tables[HYPERION_ISA_AVX512];
+}
+
+const void *hy_kernel_table_neon_nodotprod(hy_kernel_group group) {
+    if ((unsigned)group >= HY_KGROUP_COUNT || !isa_supported(HYPERION_ISA_NEON)) return NULL;
+    return groups[group].tables[HYPERION_ISA_NEON];
 }
 
 static int find_group(const char *name) {

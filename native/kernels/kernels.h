@@ -3,12 +3,13 @@
  *
  * Kernels come in groups ("vec", ...). Each group has one table type listing its
  * functions, and one table per instruction set: a scalar reference (always), and
- * AVX2 / AVX-512 versions compiled in their own units with their own flags. The
+ * AVX2 / AVX-512 versions (x86-64) or NEON versions (aarch64) compiled in their
+ * own units with their own flags. The
  * table in use is chosen from the CPU's features once; hyperionEnableSIMD can
  * switch a group back to the scalar reference.
  *
- * To add a group: a table type here, its tables in scalar/, avx2/, avx512/, a row
- * in dispatch.c's group list.
+ * To add a group: a table type here, its tables in scalar/, avx2/, avx512/,
+ * neon/, a row in dispatch.c's group list.
  */
 #ifndef HYPERION_KERNELS_INTERNAL_H
 #define HYPERION_KERNELS_INTERNAL_H
@@ -30,13 +31,19 @@ const void *hy_kernel_table(hy_kernel_group group);
 /* The table of `group` for one instruction set, or NULL when that version is
  * not compiled in or the CPU lacks it. Tests use it to compare versions. For
  * AVX-512 this is the VNNI variant when the group has one and the CPU has
- * AVX512-VNNI. */
+ * AVX512-VNNI; for NEON, the dotprod (SDOT) variant when the group has one and
+ * the CPU has the dot-product extension. */
 const void *hy_kernel_table_for(hy_kernel_group group, hyperion_isa isa);
 
 /* The AVX-512 table of `group` without VNNI instructions (the one used on
  * AVX-512 CPUs that lack VNNI), or NULL when the CPU lacks AVX-512. Tests use
  * it so both variants are held to the scalar reference on any AVX-512 CPU. */
 const void *hy_kernel_table_avx512_novnni(hy_kernel_group group);
+
+/* The NEON table of `group` without dot-product instructions (the one used on
+ * AArch64 CPUs without the extension), or NULL when not compiled for aarch64.
+ * Tests use it so both variants are held to the scalar reference. */
+const void *hy_kernel_table_neon_nodotprod(hy_kernel_group group);
 
 /* ---- group "vec": float vector primitives ---- */
 typedef struct hy_vec_kernels {
@@ -54,6 +61,9 @@ extern const hy_vec_kernels hy_vec_kernels_scalar;
 #if defined(__x86_64__)
 extern const hy_vec_kernels hy_vec_kernels_avx2;
 extern const hy_vec_kernels hy_vec_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const hy_vec_kernels hy_vec_kernels_neon;
 #endif
 
 static inline const hy_vec_kernels *hy_vec(void) {
@@ -92,6 +102,10 @@ extern const hy_quant_kernels hy_quant_kernels_avx2;
 extern const hy_quant_kernels hy_quant_kernels_avx512;
 extern const hy_quant_kernels hy_quant_kernels_avx512vnni;
 #endif
+#if defined(__aarch64__)
+extern const hy_quant_kernels hy_quant_kernels_neon;
+extern const hy_quant_kernels hy_quant_kernels_neon_dotprod;
+#endif
 
 static inline const hy_quant_kernels *hy_quant(void) {
     return (const hy_quant_kernels *)hy_kernel_table(HY_KGROUP_QUANT);
@@ -127,6 +141,10 @@ extern const hy_matmul_kernels hy_matmul_kernels_avx2;
 extern const hy_matmul_kernels hy_matmul_kernels_avx512;
 extern const hy_matmul_kernels hy_matmul_kernels_avx512vnni;
 #endif
+#if defined(__aarch64__)
+extern const hy_matmul_kernels hy_matmul_kernels_neon;
+extern const hy_matmul_kernels hy_matmul_kernels_neon_dotprod;
+#endif
 
 static inline const hy_matmul_kernels *hy_matmul_table(void) {
     return (const hy_matmul_kernels *)hy_kernel_table(HY_KGROUP_MATMUL);
@@ -146,6 +164,9 @@ extern const hy_ops_kernels hy_ops_kernels_scalar;
 #if defined(__x86_64__)
 extern const hy_ops_kernels hy_ops_kernels_avx2;
 extern const hy_ops_kernels hy_ops_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const hy_ops_kernels hy_ops_kernels_neon;
 #endif
 
 static inline const hy_ops_kernels *hy_ops(void) {
@@ -172,6 +193,9 @@ extern const hy_attn_kernels hy_attn_kernels_scalar;
 #if defined(__x86_64__)
 extern const hy_attn_kernels hy_attn_kernels_avx2;
 extern const hy_attn_kernels hy_attn_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const hy_attn_kernels hy_attn_kernels_neon;
 #endif
 
 static inline const hy_attn_kernels *hy_attn(void) {

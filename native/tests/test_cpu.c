@@ -26,4 +26,5 @@ HY_TEST(best_isa_is_supported_by_cpu) {
     hyperion_isa best = hyperionBestIsa();
     if (best == HYPERION_ISA_AVX512) HY_CHECK(f->avx512f && f->avx512bw && f->avx512vl);
     if (best == HYPERION_ISA_AVX2) HY_CHECK(f->avx2 && f->fma);
+    if (best == HYPERION_ISA_NEON) HY_CHECK(f->neon);
 }

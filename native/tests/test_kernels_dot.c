@@ -29,6 +29,9 @@ static int quant_tables(qtable *out) {
     if ((t = hy_kernel_table_avx512_novnni(HY_KGROUP_QUANT))) out[n++] = (qtable){ "avx512", t };
     if ((t = hy_kernel_table_for(HY_KGROUP_QUANT, HYPERION_ISA_AVX512)) && (n == 0 || t != out[n - 1].k))
         out[n++] = (qtable){ "avx512-vnni", t };
+    if ((t = hy_kernel_table_neon_nodotprod(HY_KGROUP_QUANT))) out[n++] = (qtable){ "neon", t };
+    if ((t = hy_kernel_table_for(HY_KGROUP_QUANT, HYPERION_ISA_NEON)) && (n == 0 || t != out[n - 1].k))
+        out[n++] = (qtable){ "neon-dotprod", t };
     if (n == 0) printf("    (no SIMD version on this CPU: nothing to compare)\n");
     return n;
 }
@@ -46,7 +49,7 @@ static void fill_activations(float *x, int n, int variant) {
 }
 
 HY_TEST(activation_quantizers_simd_write_reference_bytes) {
-    qtable t[3];
+    qtable t[4];
     const int nt = quant_tables(t);
     const hy_quant_kernels *ref = &hy_quant_kernels_scalar;
     for (int variant = 0; variant < 4; variant++) {
@@ -160,7 +163,7 @@ static double dequantized_dot(uint32_t type, const uint8_t *w, const uint8_t *xq
 }
 
 HY_TEST(dot_products_simd_match_scalar_on_odd_block_counts) {
-    qtable t[3];
+    qtable t[4];
     const int nt = quant_tables(t);
     static const int counts[] = { 1, 3, 7, 8, 9, 16, 17, 33, 300 };
     for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0]; ti++) {

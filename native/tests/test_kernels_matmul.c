@@ -29,6 +29,9 @@ static int matmul_tables(mtable *out) {
     if ((t = hy_kernel_table_avx512_novnni(HY_KGROUP_MATMUL))) out[n++] = (mtable){ "avx512", t };
     if ((t = hy_kernel_table_for(HY_KGROUP_MATMUL, HYPERION_ISA_AVX512)) && (n == 0 || t != out[n - 1].k))
         out[n++] = (mtable){ "avx512-vnni", t };
+    if ((t = hy_kernel_table_neon_nodotprod(HY_KGROUP_MATMUL))) out[n++] = (mtable){ "neon", t };
+    if ((t = hy_kernel_table_for(HY_KGROUP_MATMUL, HYPERION_ISA_NEON)) && (n == 0 || t != out[n - 1].k))
+        out[n++] = (mtable){ "neon-dotprod", t };
     if (n == 0) printf("    (no SIMD version on this CPU: nothing to compare)\n");
     return n;
 }
@@ -93,7 +96,7 @@ static double tolerance(const problem *p, int64_t r) {
 #define SENTINEL -12345.0f
 
 HY_TEST(matvec_simd_matches_scalar_on_odd_row_counts) {
-    mtable t[3];
+    mtable t[4];
     const int nt = matmul_tables(t);
     static const int64_t row_counts[] = { 1, 3, 5, 7, 13, 33, 37 };
     for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0]; ti++) {
@@ -159,7 +162,7 @@ static void check_matmul(const mtable *t, int nt, uint32_t type, int64_t n, int6
 }
 
 HY_TEST(matmul_simd_matches_scalar_on_odd_tiles) {
-    mtable t[3];
+    mtable t[4];
     const int nt = matmul_tables(t);
     static const int64_t token_counts[] = { 1, 2, 4, 7, 9, 33 };
     static const int64_t row_counts[] = { 5, 19, 37 };
@@ -175,7 +178,7 @@ HY_TEST(matmul_simd_matches_scalar_on_odd_tiles) {
 HY_TEST(matmul_long_rows_and_many_tokens) {
     /* rows longer than one unpacked chunk (2048 elements), and more tokens
      * than one batch of per-token data (256) */
-    mtable t[3];
+    mtable t[4];
     const int nt = matmul_tables(t);
     check_matmul(t, nt, HY_TYPE_Q4_0, 36 * 256, 21, 5);
     check_matmul(t, nt, HY_TYPE_Q6_K, 36 * 256, 21, 3 + 4);
@@ -205,12 +208,16 @@ HY_TEST(matvec_entry_points_and_simd_switch) {
     for (int t = 0; t < 3; t++) HY_CHECK(memcmp(got + t * rows + 4, ref + t * rows + 4, 5 * sizeof(float)) == 0);
     HY_CHECK_INT(hyperionEnableSIMD("matmul", 1), HYPERION_OK);
     /* caller-provided scratch: the same numbers as hy_matmul; too little or
-     * misaligned scratch still gives them (slower path) */
-    {
+     * misaligned scratch still gives them (slower path). The x86 tiles use
+     * scratch; kernels that use none (scalar, NEON) have nothing to check. */
+    hyperion_isa isa;
+    HY_CHECK_INT(hyperionGetKernelIsa("matmul", &isa), HYPERION_OK);
+    const size_t sb = hy_matmul_scratch_bytes(&w, 6);
+    HY_CHECK_INT(hy_matmul_scratch_bytes(&w, 1), 0);
+    if (isa == HYPERION_ISA_AVX2 || isa == HYPERION_ISA_AVX512) HY_CHECK(sb > 0);
+    if (sb == 0) printf("    (%s matmul kernels use no scratch: scratch checks skipped)\n", hyperionIsaName(isa));
+    if (sb > 0) {
         float a[6 * 21], b[6 * 21];
-        const size_t sb = hy_matmul_scratch_bytes(&w, 6);
-        HY_CHECK(sb > 0);
-        HY_CHECK_INT(hy_matmul_scratch_bytes(&w, 1), 0);
         uint8_t *buf = aligned_alloc(64, (sb + 128) / 64 * 64);
         hy_matmul(&w, p.xq, p.x_bytes, a, 6, 0, rows);
         hy_matmul_with_scratch(&w, p.xq, p.x_bytes, b, 6, 0, rows, buf, sb);

@@ -29,6 +29,7 @@ static int tables(hy_kernel_group g, table *out) {
     const void *t;
     if ((t = hy_kernel_table_for(g, HYPERION_ISA_AVX2))) out[n++] = (table){ "avx2", t };
     if ((t = hy_kernel_table_for(g, HYPERION_ISA_AVX512))) out[n++] = (table){ "avx512", t };
+    if ((t = hy_kernel_table_for(g, HYPERION_ISA_NEON))) out[n++] = (table){ "neon", t };
     if (n == 0) printf("    (no SIMD version on this CPU: nothing to compare)\n");
     return n;
 }
@@ -40,7 +41,7 @@ static void near(const char *what, const char *isa, size_t n, size_t i, double a
 }
 
 HY_TEST(ops_simd_match_scalar_on_odd_sizes) {
-    table t[2];
+    table t[3];
     const int nt = tables(HY_KGROUP_OPS, t);
     const hy_ops_kernels *ref = &hy_ops_kernels_scalar;
     for (size_t s = 0; s < N_SIZES; s++) {
@@ -150,7 +151,7 @@ HY_TEST(rope_pairs_and_angles) {
 }
 
 HY_TEST(rope_simd_matches_scalar) {
-    table t[2];
+    table t[3];
     const int nt = tables(HY_KGROUP_OPS, t);
     static const int64_t dims[][3] = { { 1, 2, 2 }, { 3, 64, 64 }, { 2, 10, 6 }, { 5, 128, 128 }, { 4, 80, 78 }, { 1, 34, 34 } };
     for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
@@ -174,7 +175,7 @@ HY_TEST(rope_simd_matches_scalar) {
 }
 
 HY_TEST(attention_simd_matches_scalar_over_strided_cache) {
-    table t[2];
+    table t[3];
     const int nt = tables(HY_KGROUP_ATTENTION, t);
     const hy_attn_kernels *ref = &hy_attn_kernels_scalar;
     static const int64_t head_dims[] = { 1, 7, 8, 33, 64, 80, 128 };
@@ -224,7 +225,7 @@ HY_TEST(attention_simd_matches_scalar_over_strided_cache) {
 }
 
 HY_TEST(kv_store_f16_is_exact) {
-    table t[2];
+    table t[3];
     const int nt = tables(HY_KGROUP_ATTENTION, t);
     for (size_t s = 0; s < N_SIZES; s++) {
         const size_t n = sizes[s];

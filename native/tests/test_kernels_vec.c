@@ -47,6 +47,7 @@ static void check_isa(hyperion_isa isa) {
 
 HY_TEST(vec_avx2_matches_scalar_on_odd_sizes) { check_isa(HYPERION_ISA_AVX2); }
 HY_TEST(vec_avx512_matches_scalar_on_odd_sizes) { check_isa(HYPERION_ISA_AVX512); }
+HY_TEST(vec_neon_matches_scalar_on_odd_sizes) { check_isa(HYPERION_ISA_NEON); }
 
 HY_TEST(enable_simd_switches_to_scalar_and_back) {
     hyperion_isa isa;
