@@ -11,6 +11,7 @@ import {
   Session,
   GenerationStream,
   resolvePrompt,
+  promptTokenBound,
   packOptions,
   type NativeSession,
   type SessionOptions,
@@ -185,7 +186,7 @@ export class Model {
     const { packed, signal } = packOptions(options, this.info.vocabSize);
     const ids = resolvePrompt(this.#owner, prompt);
     const maxTokens = effectiveMaxTokens(packed.maxTokens, packed.maxTokensSet, handle.getResourceLimits().maxTokens);
-    const size = Math.max(1, Math.min(this.info.contextSize, ids.length + maxTokens));
+    const size = Math.max(1, Math.min(this.info.contextSize, promptTokenBound(ids) + maxTokens));
     const session = new Session(handle.createSession(size), this.#owner);
     this.#sessions.add(session);
     try {

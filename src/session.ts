@@ -99,7 +99,7 @@ export interface NativeRequest {
 }
 export interface NativeSession {
   /** `aborted`: the signal was aborted before the call; the request is stopped before it is queued. */
-  generate(prompt: Int32Array, packed: PackedGenerationOptions & { aborted?: boolean }, onReady: () => void): NativeRequest;
+  generate(prompt: Int32Array | string, packed: PackedGenerationOptions & { aborted?: boolean }, onReady: () => void): NativeRequest;
   reset(): void;
   dispose(): Promise<void>;
   info(): { contextSize: number; cachedTokens: number; disposed: boolean };
@@ -124,15 +124,27 @@ export function packOptions(options: unknown, vocabSize: number): { packed: Pack
   return packGenerationOptions(options, vocabSize);
 }
 
-/** Token ids of a prompt (text through the model's tokenizer, or ids checked against the vocabulary). @internal */
-export function resolvePrompt(owner: SessionOwner, prompt: unknown): Int32Array {
+/**
+ * A prompt as the addon takes it: text (tokenized on the generating thread,
+ * so a long prompt never holds the main thread), or ids checked against the
+ * vocabulary. @internal
+ */
+export function resolvePrompt(owner: SessionOwner, prompt: unknown): Int32Array | string {
   if (typeof prompt === 'string') {
-    const tok = owner.tokenizerOrNull;
-    if (!tok) throw invalidArgument('prompt', 'token ids (this model has no vocabulary)', prompt);
-    return checkIds(tok.promptTokens(prompt), owner.vocabSize, 'prompt', false);
+    if (!owner.tokenizerOrNull) throw invalidArgument('prompt', 'token ids (this model has no vocabulary)', prompt);
+    return prompt;
   }
   if (prompt === null || typeof prompt !== 'object') throw invalidArgument('prompt', 'a string or an array of token ids', prompt);
   return checkIds(prompt as ArrayLike<number>, owner.vocabSize, 'prompt', false);
+}
+
+/**
+ * The most tokens a resolved prompt can become: its length for ids; for text,
+ * one token per UTF-8 byte (byte fallback and byte-level BPE never make more)
+ * plus a BOS and a space-prefix piece. @internal
+ */
+export function promptTokenBound(prompt: Int32Array | string): number {
+  return typeof prompt === 'string' ? Buffer.byteLength(prompt, 'utf8') + 2 : prompt.length;
 }
 
 function disposedError(what: string): HyperionError {
@@ -387,8 +399,8 @@ export class Session {
     return this.start(resolvePrompt(this.#owner, prompt), packed, signal);
   }
 
-  /** @internal generate with prompt ids and options already validated */
-  start(ids: Int32Array, packed: PackedGenerationOptions, signal?: AbortSignal, onEnd?: () => void): GenerationStream {
+  /** @internal generate with the prompt (resolvePrompt) and options already validated */
+  start(ids: Int32Array | string, packed: PackedGenerationOptions, signal?: AbortSignal, onEnd?: () => void): GenerationStream {
     const handle = this.#handle();
     // an already aborted signal must stop the request before its thread can
     // run it: aborting after generate() returns would race with a short request

@@ -169,6 +169,22 @@ for (const M of MODELS) describe.skipIf(!M.available)(`generation (${M.name})`, 
     }
   });
 
+  it('a text prompt, tokenized on the generating thread, equals the same prompt as ids', async () => {
+    // special tokens are parsed and BOS put first as Tokenizer.promptTokens does
+    const text = model.info.hasVocabulary ? `${PROMPT} and then` : PROMPT;
+    const ids = model.tokenizer!.promptTokens(text);
+    const a = await model.complete(text, { temperature: 0, maxTokens: 6, stopAtEos: false });
+    const b = await model.complete(ids, { temperature: 0, maxTokens: 6, stopAtEos: false });
+    expect(a.stats.promptTokens).toBe(ids.length);
+    expect(a.tokens).toEqual(b.tokens);
+    const session = model.createSession({ contextSize: 64 });
+    const c = await session.complete(text, { temperature: 0, maxTokens: 6, stopAtEos: false });
+    expect(c.tokens).toEqual(b.tokens);
+    // an empty text (no BOS added by this vocabulary, or only BOS) is refused or generates, never crashes
+    await session.complete('', { maxTokens: 1 }).catch((e) => expect(e).toMatchObject({ code: 'HYPERION_INVALID_ARGUMENT', field: 'prompt' }));
+    await session.dispose();
+  });
+
   it('validates options and prompts, naming the field', async () => {
     const field = (fn: () => unknown) => {
       try {

@@ -53,8 +53,11 @@ struct Piece {
 };
 
 struct Request {
-  // Set on the main thread before the job is queued; read-only afterwards.
+  // Set on the main thread before the job is queued; read-only afterwards
+  // (but prompt, which the generating thread fills from prompt_text).
   std::vector<int32_t> prompt;
+  std::string prompt_text;  // a text prompt: tokenized on the generating thread
+  bool has_text = false;
   hy_generate_params params{};
   std::vector<std::string> stops;
   std::vector<const char *> stop_ptrs;
@@ -158,6 +161,52 @@ struct SessionCore {
   std::atomic<uint32_t> cached{0};  // tokens in the cache, for JS
 };
 
+// A text prompt becomes ids here, on the generating thread, so a long prompt
+// never holds the main thread: parsed for special tokens (a chat template's
+// markers become their tokens), with the vocabulary's BOS first when it asks
+// for one and the text does not start with it.
+hyperion_status TokenizePrompt(Request *r) {
+  if (!r->has_text) return HYPERION_OK;
+  hy_tokenize_options o;
+  hy_tokenize_options_init(&o);
+  o.add_bos = 0;
+  o.parse_special = 1;
+  size_t cap = hy_tokenizer_max_tokens(r->prompt_text.size());
+  if (cap == SIZE_MAX || cap > ((size_t)1 << 31)) {
+    hy_field fields[] = {HY_TXT("field", "prompt")};
+    return hy_error_raise(HYPERION_INVALID_ARGUMENT, __FILE__, __LINE__, "split the prompt", fields, 1,
+                          "the prompt (%zu bytes) is too long to tokenize", r->prompt_text.size());
+  }
+  hyperion_zone zt;
+  zt.buffer = nullptr;
+  if (HY_PROFILER_ON()) {
+    hyperion_zone_meta meta{};
+    meta.layer = -1;
+    meta.dims[0] = (int64_t)r->prompt_text.size();  // bytes of text
+    meta.bytes = r->prompt_text.size();
+    hyperionZoneBegin(&zt, "tokenize", HYPERION_ZONE_OP, &meta);
+  }
+  const int32_t bos = hy_tokenizer_bos(r->tok);
+  const bool add_bos = bos >= 0 && hy_tokenizer_add_bos_default(r->tok) != 0;
+  r->prompt.assign(cap + 1, 0);
+  size_t n = 0;
+  hyperion_status st = hy_tokenizer_tokenize(r->tok, r->prompt_text.data(), r->prompt_text.size(), &o,
+                                             r->prompt.data() + 1, cap, &n);
+  HY_ZONE_END(zt);
+  if (st != HYPERION_OK) {
+    r->prompt.clear();
+    return st;
+  }
+  size_t first = 1;
+  if (add_bos && (n == 0 || r->prompt[1] != bos)) {
+    r->prompt[0] = bos;
+    first = 0;
+  }
+  r->prompt.erase(r->prompt.begin(), r->prompt.begin() + (ptrdiff_t)first);
+  r->prompt.resize(n + 1 - first);
+  return HYPERION_OK;
+}
+
 void WorkerMain(std::shared_ptr<SessionCore> core) {
   pthread_setname_np(pthread_self(), "hyperion-gen");
   hyperionProfilerSetThreadName("hyperion-gen");  // the name traces show
@@ -183,8 +232,9 @@ void WorkerMain(std::shared_ptr<SessionCore> core) {
     hyperion_status s;
     if (core->closing) {
       s = HY_RAISE(HYPERION_DISPOSED, "create a new session", "the session was disposed before the request started");
-    } else {
-      s = hy_generate(core->session, r->prompt.data(), (uint32_t)r->prompt.size(), &r->params, &r->flag, Emit, r, &stats);
+    } else if ((s = TokenizePrompt(r)) == HYPERION_OK) {
+      s = hy_generate(core->session, r->prompt.data(), (uint32_t)r->prompt.size(), &r->params, &r->flag, Emit, r,
+                        &stats);
     }
     core->cached = hy_session_n_tokens(core->session);
     {
@@ -417,20 +467,29 @@ static double NumberOr(Napi::Object o, const char *key, double fallback) {
   return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
 }
 
-// generate(prompt: Int32Array, packed: PackedGenerationOptions, onReady: () => void) → NativeRequest
+// generate(prompt: Int32Array | string, packed: PackedGenerationOptions, onReady: () => void) → NativeRequest
+// A string prompt is tokenized on the generating thread (TokenizePrompt).
 Napi::Value SessionHandle::Generate(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!core_) return Disposed(env);
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    return ThrowInvalidArgument(env, "prompt", "prompt must be an Int32Array");
+  const bool text_prompt = info[0].IsString();
+  if (text_prompt && !tok_) return ThrowInvalidArgument(env, "prompt", "this model has no vocabulary: pass token ids");
+  if (!text_prompt &&
+      (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array))
+    return ThrowInvalidArgument(env, "prompt", "prompt must be an Int32Array or a string");
   if (!info[1].IsObject()) return ThrowInvalidArgument(env, "options", "options must be an object");
   if (!info[2].IsFunction()) return ThrowInvalidArgument(env, "onReady", "onReady must be a function");
-  Napi::Int32Array prompt = info[0].As<Napi::Int32Array>();
   Napi::Object o = info[1].As<Napi::Object>();
 
   auto r = std::make_shared<Request>();
   r->start_ns = hy_clock_monotonic_ns();
-  r->prompt.assign(prompt.Data(), prompt.Data() + prompt.ElementLength());
+  if (text_prompt) {
+    r->prompt_text = info[0].As<Napi::String>().Utf8Value();
+    r->has_text = true;
+  } else {
+    Napi::Int32Array prompt = info[0].As<Napi::Int32Array>();
+    r->prompt.assign(prompt.Data(), prompt.Data() + prompt.ElementLength());
+  }
   r->tok = tok_;
   hy_sampler_options &so = r->params.sampler;
   hy_sampler_options_init(&so);
