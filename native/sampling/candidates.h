@@ -18,6 +18,9 @@ typedef struct cand {
 /* An order-preserving map of the float's bits (larger logit → smaller key) in
  * the high half, the id in the low half. */
 static inline uint64_t make_key(float logit, uint32_t id) {
+    /* -0 and +0 are the same logit: one key, so a tie between them goes to
+     * the lower id like any other tie (found by the sampler fuzzer) */
+    if (logit == 0.0f) logit = 0.0f;
     uint32_t bits;
     memcpy(&bits, &logit, 4);
     uint32_t ordered = (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;  // ascending with the value
