@@ -104,6 +104,8 @@ export class Model {
   #native: NativeModel | null;
   #tokenizer: Tokenizer | null;
   #sessions = new Set<Session>();
+  /** Sessions whose dispose is under way (a temporary session ends on its own): dispose() waits for them. */
+  #closing = new Set<Promise<void>>();
   #owner: SessionOwner;
   #released: NativeModel | null = null;
   static {
@@ -120,13 +122,18 @@ export class Model {
     const tok = handle.tokenizer();
     this.#tokenizer = tok ? new Tokenizer(tok) : null;
     const sessions = this.#sessions;
+    const closing = this.#closing;
     const tokenizer = this.#tokenizer;
     this.#owner = {
       path,
       threads: this.info.threads,
       vocabSize: this.info.vocabSize,
       tokenizerOrNull: tokenizer,
-      forget: (s) => sessions.delete(s),
+      forget: (s, closed) => {
+        sessions.delete(s);
+        const done: Promise<void> = closed.catch(() => {}).finally(() => closing.delete(done));
+        closing.add(done);
+      },
     };
   }
 
@@ -271,7 +278,10 @@ export class Model {
   async dispose(): Promise<void> {
     const h = this.#native;
     this.#native = null;
+    // every session's native memory is freed before this resolves, the
+    // temporary sessions of generate()/complete() that are still closing too
     await Promise.all([...this.#sessions].map((s) => s.dispose()));
+    await Promise.all([...this.#closing]);
     this.#tokenizer?.dispose();
     if (h) this.#released = h;
     h?.dispose();

@@ -114,7 +114,8 @@ export interface SessionOwner {
   readonly threads: number;
   readonly vocabSize: number;
   readonly tokenizerOrNull: Tokenizer | null;
-  forget(session: Session): void;
+  /** The session is going: closed settles when its native side is freed. */
+  forget(session: Session, closed: Promise<void>): void;
 }
 
 const ABORTED = 8;
@@ -442,8 +443,9 @@ export class Session {
     const h = this.#native;
     if (!h) return;
     this.#native = null;
-    this.#owner.forget(this);
-    await h.dispose();
+    const closed = h.dispose();
+    this.#owner.forget(this, closed);
+    await closed;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -275,3 +275,22 @@ describe('long prompts on a made model (tiny, q4_0)', () => {
     expect(() => m.createSession()).toThrow(expect.objectContaining({ code: 'HYPERION_DISPOSED' }));
   });
 });
+
+describe('dispose and temporary sessions', () => {
+  it("model.dispose() resolves after the temporary sessions of generate()/complete() are freed", async () => {
+    const { getMemoryDebugInfo } = await import('../src/index');
+    const file = path.join(tempDir(), 'tiny-dispose.gguf');
+    await makeModel(file, { shape: 'tiny', type: 'q4_0', seed: 4 });
+    const sessionBytes = () => {
+      const t = getMemoryDebugInfo().byTag;
+      return (t['kv-cache']?.bytes ?? 0) + (t.session?.bytes ?? 0) + (t.activations?.bytes ?? 0);
+    };
+    const before = sessionBytes();
+    for (let i = 0; i < 5; i++) {
+      const model = await loadModel(file, { threads: 1 });
+      await model.complete([1, 5, 9], { maxTokens: 2, temperature: 0 });   // its session closes on its own
+      await model.dispose();
+      expect(sessionBytes()).toBe(before);   // at once, not eventually
+    }
+  });
+});

@@ -244,7 +244,7 @@ HY_TEST(profiler_synthetic_generation_on_two_threads) {
     HY_REQUIRE(hyperionInitProfiler(&c) == HYPERION_OK);
     HY_REQUIRE(hyperionStartProfiling() == HYPERION_OK);
     run_generation(0);
-    usleep(3000);   /* let the sampler take a few samples */
+    usleep(100000);   /* let the sampler (1 ms period) take a few samples, even on a loaded machine */
     HY_REQUIRE(hyperionStopProfiling() == HYPERION_OK);
 
     char *json = NULL;
