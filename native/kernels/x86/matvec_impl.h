@@ -5,8 +5,8 @@
  *
  * Q4_0 / Q8_0: the activation's side data (d_x as float, offset corrections)
  * is computed once per call and shared by all rows; rows go through the row
- * kernel HY_X86_ROWS at a time, so each activation block loaded serves several
- * weight rows. Weights stream once, front to back, row after row.
+ * kernel one at a time (see hy_x86_row_q0 for why). Weights stream once, front
+ * to back, row after row.
  */
 #include "kernels/x86/rows_impl.h"
 
@@ -23,15 +23,9 @@ HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const
     for (int64_t b0 = 0; b0 < nb; b0 += HY_MV_SIDE) {
         const int64_t cnt = nb - b0 < HY_MV_SIDE ? nb - b0 : HY_MV_SIDE;
         hy_x86_q8_0_side(x + b0 * 34, cnt, z, dx, corr);
-        int64_t r = r0;
-        float out[HY_X86_ROWS];
-        for (; r + HY_X86_ROWS <= r1; r += HY_X86_ROWS) {
-            hy_x86_rows_q0(KIND, HY_X86_ROWS, w + (size_t)r * rb + b0 * bs, rb, cnt, x + b0 * 34, dx, corr, out);
-            for (int i = 0; i < HY_X86_ROWS; i++) y[r + i] = b0 ? y[r + i] + out[i] : out[i];
-        }
-        for (; r < r1; r++) {
-            hy_x86_rows_q0(KIND, 1, w + (size_t)r * rb + b0 * bs, rb, cnt, x + b0 * 34, dx, corr, out);
-            y[r] = b0 ? y[r] + out[0] : out[0];
+        for (int64_t r = r0; r < r1; r++) {
+            const float v = hy_x86_row_q0(KIND, w + (size_t)r * rb + b0 * bs, cnt, x + b0 * 34, dx, corr);
+            y[r] = b0 ? y[r] + v : v;
         }
     }
 }

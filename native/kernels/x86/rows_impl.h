@@ -34,7 +34,7 @@
 #define HY_X86_VNNI 0
 #endif
 
-/* Max rows processed together by the Q4_0 / Q8_0 row kernels. */
+/* Max rows processed together by the multi-row K-quant kernels. */
 #define HY_X86_ROWS 4
 
 /* Software prefetch distance (bytes ahead in each row's stream). The
@@ -89,70 +89,52 @@ HY_INLINE __m256 hy_f16x8_strided(const uint8_t *p, int stride) {
     return _mm256_cvtph_ps(_mm_unpacklo_epi64(b0, b1));
 }
 
+/* The 8 int32 partial sums of one Q4_0 / Q8_0 weight block (at blk: scale,
+ * quants) times the 32 activation quants y, before the offset correction. */
+HY_INLINE __m256i hy_q0_block_dot(int KIND, const uint8_t *blk, __m256i y) {
+    if (KIND == 0) return hy_dot_u8s8(hy_nibbles32(blk + 2), y);
+    const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
+#if HY_X86_VNNI
+    return hy_dot_u8s8(_mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)), y);
+#else
+    return hy_dot_u8s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+#endif
+}
+
 /* ---- Q4_0 / Q8_0 rows ---- */
 
-/* out[r] = dot(row r, x) for r < R (rows rb bytes apart) over nb blocks, with
- * the side data of x. KIND 0: Q4_0, 1: Q8_0. */
-HY_INLINE void hy_x86_rows_q0(int KIND, int R, const uint8_t *w, size_t rb, int64_t nb, const uint8_t *x,
-                              const float *dx, const float *corr, float *out) {
+/* dot(row, x) over nb blocks of one Q4_0 (KIND 0) or Q8_0 (KIND 1) row, with
+ * the side data of x. One row at a time: in decode the weights stream from
+ * DRAM, and a single front-to-back stream is what the 2 KiB-ahead prefetch
+ * (and the hardware's streamer) keeps ahead of; several rows interleaved
+ * (each activation load serving several rows) ran faster on cached weights
+ * but streamed 30-40% slower. Two accumulators alternate between blocks, so
+ * the multiply-add chain does not bound a single row's speed. */
+HY_INLINE float hy_x86_row_q0(int KIND, const uint8_t *w, int64_t nb, const uint8_t *x, const float *dx,
+                              const float *corr) {
     const int bs = KIND == 0 ? 18 : 34;
     const int use_corr = KIND == 0 || HY_X86_VNNI;
-    __m256 acc[HY_X86_ROWS], accc[HY_X86_ROWS];
-    float tail[HY_X86_ROWS];
-    for (int r = 0; r < R; r++) {
-        acc[r] = _mm256_setzero_ps();
-        accc[r] = _mm256_setzero_ps();
-        tail[r] = 0.0f;
-    }
+    __m256 acc[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() }, accc = _mm256_setzero_ps();
+    float tail = 0.0f;
     int64_t b = 0;
     for (; b + 8 <= nb; b += 8) {
-        const __m256 dxv = _mm256_loadu_ps(dx + b);
-        for (int r = 0; r < R; r++) hy_prefetch_span(w + r * rb + b * bs, 8 * bs);
-        float sc[HY_X86_ROWS][8];
-        for (int r = 0; r < R; r++) {
-            const __m256 s = _mm256_mul_ps(hy_f16x8_strided(w + r * rb + b * bs, bs), dxv);
-            _mm256_storeu_ps(sc[r], s);
-            if (use_corr) accc[r] = _mm256_fmadd_ps(s, _mm256_loadu_ps(corr + b), accc[r]);
-        }
+        hy_prefetch_span(w + b * bs, 8 * bs);
+        const __m256 s = _mm256_mul_ps(hy_f16x8_strided(w + b * bs, bs), _mm256_loadu_ps(dx + b));
+        if (use_corr) accc = _mm256_fmadd_ps(s, _mm256_loadu_ps(corr + b), accc);
+        float sc[8];
+        _mm256_storeu_ps(sc, s);
         for (int k = 0; k < 8; k++) {
             const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (b + k) * 34 + 2));
-            for (int r = 0; r < R; r++) {
-                const uint8_t *blk = w + r * rb + (b + k) * bs;
-                __m256i p;
-                if (KIND == 0) {
-                    p = hy_dot_u8s8(hy_nibbles32(blk + 2), y);
-                } else {
-                    const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
-#if HY_X86_VNNI
-                    p = hy_dot_u8s8(_mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)), y);
-#else
-                    p = hy_dot_u8s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
-#endif
-                }
-                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&sc[r][k]), _mm256_cvtepi32_ps(p), acc[r]);
-            }
+            const __m256i p = hy_q0_block_dot(KIND, w + (b + k) * bs, y);
+            acc[k & 1] = _mm256_fmadd_ps(_mm256_broadcast_ss(&sc[k]), _mm256_cvtepi32_ps(p), acc[k & 1]);
         }
     }
     for (; b < nb; b++) { /* fewer than 8 blocks left */
         const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
-        for (int r = 0; r < R; r++) {
-            const uint8_t *blk = w + r * rb + b * bs;
-            const float s = hy_f16_at(blk) * dx[b];
-            __m256i p;
-            if (KIND == 0) {
-                p = hy_dot_u8s8(hy_nibbles32(blk + 2), y);
-            } else {
-                const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
-#if HY_X86_VNNI
-                p = hy_dot_u8s8(_mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)), y);
-#else
-                p = hy_dot_u8s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
-#endif
-            }
-            tail[r] += s * ((float)hy_hsum_epi32(p) + (use_corr ? corr[b] : 0.0f));
-        }
+        const __m256i p = hy_q0_block_dot(KIND, w + b * bs, y);
+        tail += hy_f16_at(w + b * bs) * dx[b] * ((float)hy_hsum_epi32(p) + (use_corr ? corr[b] : 0.0f));
     }
-    for (int r = 0; r < R; r++) out[r] = hy_hsum_ps(_mm256_add_ps(acc[r], accc[r])) + tail[r];
+    return hy_hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), accc)) + tail;
 }
 
 /* ---- K-quants, one row ---- */
