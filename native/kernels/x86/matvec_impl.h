@@ -10,8 +10,10 @@
  */
 #include "kernels/x86/rows_impl.h"
 
-/* activation blocks per side-data chunk (stack: 8 bytes per block) */
-#define HY_MV_SIDE 1024
+/* activation blocks per side-data chunk (stack: 8 bytes per block, and 32
+ * more for the AVX-512 Q4_0 repacked activation; rows up to 16384 elements
+ * are one chunk, so each row streams front to back in one go) */
+#define HY_MV_SIDE 512
 
 HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0,
                          int64_t r1) {
@@ -20,9 +22,22 @@ HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const
     const float z = KIND == 0 ? -8.0f : (HY_X86_VNNI ? -128.0f : 0.0f);
     const int64_t nb = n / 32;
     float dx[HY_MV_SIDE], corr[HY_MV_SIDE];
+#if HY_X512_Q4_0
+    _Alignas(64) uint8_t xr[HY_MV_SIDE * HY_X512_Q4_0_REPACK];
+#endif
     for (int64_t b0 = 0; b0 < nb; b0 += HY_MV_SIDE) {
         const int64_t cnt = nb - b0 < HY_MV_SIDE ? nb - b0 : HY_MV_SIDE;
         hy_x86_q8_0_side(x + b0 * 34, cnt, z, dx, corr);
+#if HY_X512_Q4_0
+        if (KIND == 0) {
+            hy_x512_q4_0_repack(x + b0 * 34, cnt, xr);
+            for (int64_t r = r0; r < r1; r++) {
+                const float v = hy_x512_row_q4_0(w + (size_t)r * rb + b0 * bs, cnt, xr, x + b0 * 34, dx, corr);
+                y[r] = b0 ? y[r] + v : v;
+            }
+            continue;
+        }
+#endif
         for (int64_t r = r0; r < r1; r++) {
             const float v = hy_x86_row_q0(KIND, w + (size_t)r * rb + b0 * bs, cnt, x + b0 * 34, dx, corr);
             y[r] = b0 ? y[r] + v : v;
