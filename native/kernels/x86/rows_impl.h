@@ -245,12 +245,17 @@ HY_INLINE void hy_x512_rows_q45_K(int HIGH_BIT, int R, const uint8_t *w, size_t 
         const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bsv), _mm256_extracti128_si256(bsv, 1));
         const int8_t *y = (const int8_t *)(px + HY_Q8_K_QS);
         __m512i s4[HY_X86_ROWS], sumi[HY_X86_ROWS], hb[HY_X86_ROWS];
+        __m128 dd[HY_X86_ROWS]; /* d * d_y, dmin * d_y */
         for (int r = 0; r < R; r++) {
             const uint8_t *pw = w + r * rb + b * bs;
             hy_prefetch_span(pw, bs);
+            /* d and dmin (adjacent F16 values) converted together */
+            int32_t dpair;
+            memcpy(&dpair, pw + HY_QK_D, 4);
+            dd[r] = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(dpair)), _mm_set1_ps(dy));
             const __m256i w16 = _mm256_cvtepu8_epi16(hy_k4_unpack_v(pw + HY_QK_SCALES)); /* sc0-7 | m0-7 */
             const __m128i mp = _mm_madd_epi16(_mm256_extracti128_si256(w16, 1), pairs);
-            accm[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(mp), _mm_set1_ps(dy * hy_f16_at(pw + HY_QK_DMIN)), accm[r]);
+            accm[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(mp), _mm_permute_ps(dd[r], 0x55), accm[r]);
             s4[r] = _mm512_broadcast_i32x4(_mm256_castsi256_si128(w16)); /* the 8 scales in every lane */
             sumi[r] = _mm512_setzero_si512();
             hb[r] = HIGH_BIT ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(pw + HY_Q5_K_QH)))
@@ -272,8 +277,7 @@ HY_INLINE void hy_x512_rows_q45_K(int HIGH_BIT, int R, const uint8_t *w, size_t 
             }
         }
         for (int r = 0; r < R; r++)
-            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(dy * hy_f16_at(w + r * rb + b * bs + HY_QK_D)), _mm512_cvtepi32_ps(sumi[r]),
-                                     acc[r]);
+            acc[r] = _mm512_fmadd_ps(_mm512_broadcastss_ps(dd[r]), _mm512_cvtepi32_ps(sumi[r]), acc[r]);
     }
     for (int r = 0; r < R; r++) {
         __m128 m = _mm_add_ps(accm[r], _mm_movehl_ps(accm[r], accm[r]));
