@@ -128,6 +128,34 @@ HY_TEST(matvec_simd_matches_scalar_on_odd_row_counts) {
     }
 }
 
+/* Q4_0 / Q8_0 rows long enough for several 8-block steps and a tail (27
+ * blocks), and for more than one chunk of activation side data (the x86
+ * matvec handles 512 blocks per chunk: 515 blocks = two chunks, the second
+ * shorter than one step). */
+HY_TEST(matvec_q0_long_rows_match_scalar) {
+    mtable t[3];
+    const int nt = matmul_tables(t);
+    static const uint32_t types[] = { HY_TYPE_Q4_0, HY_TYPE_Q8_0 };
+    static const int64_t blocks[] = { 27, 515 };
+    for (size_t ti = 0; ti < 2; ti++)
+        for (size_t bi = 0; bi < 2; bi++) {
+            const uint32_t type = types[ti];
+            const int wt = hy_wtype_of(type);
+            const int64_t n = 32 * blocks[bi], rows = 6;
+            problem p = make_problem(type, n, rows, 1);
+            float ref[6], got[6];
+            hy_matmul_kernels_scalar.matvec[wt](p.w, p.row_bytes, n, p.xq, ref, 1, rows);
+            for (int i = 0; i < nt; i++) {
+                t[i].k->matvec[wt](p.w, p.row_bytes, n, p.xq, got, 1, rows);
+                for (int64_t r = 1; r < rows; r++)
+                    if (!(fabs(got[r] - ref[r]) <= tolerance(&p, r)))
+                        hy_test_fail(__FILE__, __LINE__, "%s matvec %s n=%lld r=%lld: %.9g vs %.9g", t[i].name,
+                                     hy_type_get(type)->name, (long long)n, (long long)r, got[r], ref[r]);
+            }
+            free_problem(&p);
+        }
+}
+
 /* Every SIMD matmul (with scratch: register tiles; without: by rows) against
  * the reference for one shape; rows [3, rows) of a y with row pitch rows + 1. */
 static void check_matmul(const mtable *t, int nt, uint32_t type, int64_t n, int64_t rows, int64_t n_tok) {

@@ -5,13 +5,15 @@
  *
  * Q4_0 / Q8_0: the activation's side data (d_x as float, offset corrections)
  * is computed once per call and shared by all rows; rows go through the row
- * kernel HY_X86_ROWS at a time, so each activation block loaded serves several
- * weight rows. Weights stream once, front to back, row after row.
+ * kernel one at a time (see hy_x86_row_q0 for why). Weights stream once, front
+ * to back, row after row.
  */
 #include "kernels/x86/rows_impl.h"
 
-/* activation blocks per side-data chunk (stack: 8 bytes per block) */
-#define HY_MV_SIDE 1024
+/* activation blocks per side-data chunk (stack: 8 bytes per block, and 32
+ * more for the AVX-512 Q4_0 repacked activation; rows up to 16384 elements
+ * are one chunk, so each row streams front to back in one go) */
+#define HY_MV_SIDE 512
 
 HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0,
                          int64_t r1) {
@@ -20,18 +22,25 @@ HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const
     const float z = KIND == 0 ? -8.0f : (HY_X86_VNNI ? -128.0f : 0.0f);
     const int64_t nb = n / 32;
     float dx[HY_MV_SIDE], corr[HY_MV_SIDE];
+#if HY_X512_Q4_0
+    _Alignas(64) uint8_t xr[HY_MV_SIDE * HY_X512_Q4_0_REPACK];
+#endif
     for (int64_t b0 = 0; b0 < nb; b0 += HY_MV_SIDE) {
         const int64_t cnt = nb - b0 < HY_MV_SIDE ? nb - b0 : HY_MV_SIDE;
         hy_x86_q8_0_side(x + b0 * 34, cnt, z, dx, corr);
-        int64_t r = r0;
-        float out[HY_X86_ROWS];
-        for (; r + HY_X86_ROWS <= r1; r += HY_X86_ROWS) {
-            hy_x86_rows_q0(KIND, HY_X86_ROWS, w + (size_t)r * rb + b0 * bs, rb, cnt, x + b0 * 34, dx, corr, out);
-            for (int i = 0; i < HY_X86_ROWS; i++) y[r + i] = b0 ? y[r + i] + out[i] : out[i];
+#if HY_X512_Q4_0
+        if (KIND == 0) {
+            hy_x512_q4_0_repack(x + b0 * 34, cnt, xr);
+            for (int64_t r = r0; r < r1; r++) {
+                const float v = hy_x512_row_q4_0(w + (size_t)r * rb + b0 * bs, cnt, xr, x + b0 * 34, dx, corr);
+                y[r] = b0 ? y[r] + v : v;
+            }
+            continue;
         }
-        for (; r < r1; r++) {
-            hy_x86_rows_q0(KIND, 1, w + (size_t)r * rb + b0 * bs, rb, cnt, x + b0 * 34, dx, corr, out);
-            y[r] = b0 ? y[r] + out[0] : out[0];
+#endif
+        for (int64_t r = r0; r < r1; r++) {
+            const float v = hy_x86_row_q0(KIND, w + (size_t)r * rb + b0 * bs, cnt, x + b0 * 34, dx, corr);
+            y[r] = b0 ? y[r] + v : v;
         }
     }
 }

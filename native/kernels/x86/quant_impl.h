@@ -103,9 +103,7 @@ HY_INLINE float dot_q0(int KIND, const void *w, const void *x, int64_t n) {
     for (int64_t b0 = 0; b0 < n / 32; b0 += HY_SIDE_CHUNK) {
         const int64_t cnt = n / 32 - b0 < HY_SIDE_CHUNK ? n / 32 - b0 : HY_SIDE_CHUNK;
         hy_x86_q8_0_side(px + b0 * 34, cnt, z, dx, corr);
-        float out;
-        hy_x86_rows_q0(KIND, 1, pw + b0 * bs, 0, cnt, px + b0 * 34, dx, corr, &out);
-        sum += out;
+        sum += hy_x86_row_q0(KIND, pw + b0 * bs, cnt, px + b0 * 34, dx, corr);
     }
     return sum;
 }

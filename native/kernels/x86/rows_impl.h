@@ -34,15 +34,17 @@
 #define HY_X86_VNNI 0
 #endif
 
-/* Max rows processed together by the Q4_0 / Q8_0 row kernels. */
+/* Max rows processed together by the multi-row K-quant kernels. */
 #define HY_X86_ROWS 4
 
 /* Software prefetch distance (bytes ahead in each row's stream). The
  * hardware prefetchers alone do not run far enough ahead while the cores are
  * busy decoding: measured on an AVX-512 Xeon, 2 KiB ahead raised the rate at
- * which matrix-vector products stream weights from DRAM by about 25%.
- * Prefetches past the end of a row or matrix are harmless hints. */
-#define HY_PF_AHEAD 2048
+ * which matrix-vector products stream weights from DRAM by about 25%, and
+ * 4 KiB by another 5-7% over 2 KiB (1 and 2 threads, Q4_0 / Q8_0 / Q4_K /
+ * Q6_K; 8 KiB no better). Prefetches past the end of a row or matrix are
+ * harmless hints. */
+#define HY_PF_AHEAD 4096
 
 HY_INLINE void hy_prefetch_span(const uint8_t *p, int bytes) {
     for (int l = 0; l < bytes; l += 64) _mm_prefetch((const char *)p + HY_PF_AHEAD + l, _MM_HINT_T0);
@@ -89,70 +91,52 @@ HY_INLINE __m256 hy_f16x8_strided(const uint8_t *p, int stride) {
     return _mm256_cvtph_ps(_mm_unpacklo_epi64(b0, b1));
 }
 
+/* The 8 int32 partial sums of one Q4_0 / Q8_0 weight block (at blk: scale,
+ * quants) times the 32 activation quants y, before the offset correction. */
+HY_INLINE __m256i hy_q0_block_dot(int KIND, const uint8_t *blk, __m256i y) {
+    if (KIND == 0) return hy_dot_u8s8(hy_nibbles32(blk + 2), y);
+    const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
+#if HY_X86_VNNI
+    return hy_dot_u8s8(_mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)), y);
+#else
+    return hy_dot_u8s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+#endif
+}
+
 /* ---- Q4_0 / Q8_0 rows ---- */
 
-/* out[r] = dot(row r, x) for r < R (rows rb bytes apart) over nb blocks, with
- * the side data of x. KIND 0: Q4_0, 1: Q8_0. */
-HY_INLINE void hy_x86_rows_q0(int KIND, int R, const uint8_t *w, size_t rb, int64_t nb, const uint8_t *x,
-                              const float *dx, const float *corr, float *out) {
+/* dot(row, x) over nb blocks of one Q4_0 (KIND 0) or Q8_0 (KIND 1) row, with
+ * the side data of x. One row at a time: in decode the weights stream from
+ * DRAM, and a single front-to-back stream is what the 2 KiB-ahead prefetch
+ * (and the hardware's streamer) keeps ahead of; several rows interleaved
+ * (each activation load serving several rows) ran faster on cached weights
+ * but streamed 30-40% slower. Two accumulators alternate between blocks, so
+ * the multiply-add chain does not bound a single row's speed. */
+HY_INLINE float hy_x86_row_q0(int KIND, const uint8_t *w, int64_t nb, const uint8_t *x, const float *dx,
+                              const float *corr) {
     const int bs = KIND == 0 ? 18 : 34;
     const int use_corr = KIND == 0 || HY_X86_VNNI;
-    __m256 acc[HY_X86_ROWS], accc[HY_X86_ROWS];
-    float tail[HY_X86_ROWS];
-    for (int r = 0; r < R; r++) {
-        acc[r] = _mm256_setzero_ps();
-        accc[r] = _mm256_setzero_ps();
-        tail[r] = 0.0f;
-    }
+    __m256 acc[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() }, accc = _mm256_setzero_ps();
+    float tail = 0.0f;
     int64_t b = 0;
     for (; b + 8 <= nb; b += 8) {
-        const __m256 dxv = _mm256_loadu_ps(dx + b);
-        for (int r = 0; r < R; r++) hy_prefetch_span(w + r * rb + b * bs, 8 * bs);
-        float sc[HY_X86_ROWS][8];
-        for (int r = 0; r < R; r++) {
-            const __m256 s = _mm256_mul_ps(hy_f16x8_strided(w + r * rb + b * bs, bs), dxv);
-            _mm256_storeu_ps(sc[r], s);
-            if (use_corr) accc[r] = _mm256_fmadd_ps(s, _mm256_loadu_ps(corr + b), accc[r]);
-        }
+        hy_prefetch_span(w + b * bs, 8 * bs);
+        const __m256 s = _mm256_mul_ps(hy_f16x8_strided(w + b * bs, bs), _mm256_loadu_ps(dx + b));
+        if (use_corr) accc = _mm256_fmadd_ps(s, _mm256_loadu_ps(corr + b), accc);
+        float sc[8];
+        _mm256_storeu_ps(sc, s);
         for (int k = 0; k < 8; k++) {
             const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (b + k) * 34 + 2));
-            for (int r = 0; r < R; r++) {
-                const uint8_t *blk = w + r * rb + (b + k) * bs;
-                __m256i p;
-                if (KIND == 0) {
-                    p = hy_dot_u8s8(hy_nibbles32(blk + 2), y);
-                } else {
-                    const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
-#if HY_X86_VNNI
-                    p = hy_dot_u8s8(_mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)), y);
-#else
-                    p = hy_dot_u8s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
-#endif
-                }
-                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&sc[r][k]), _mm256_cvtepi32_ps(p), acc[r]);
-            }
+            const __m256i p = hy_q0_block_dot(KIND, w + (b + k) * bs, y);
+            acc[k & 1] = _mm256_fmadd_ps(_mm256_broadcast_ss(&sc[k]), _mm256_cvtepi32_ps(p), acc[k & 1]);
         }
     }
     for (; b < nb; b++) { /* fewer than 8 blocks left */
         const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
-        for (int r = 0; r < R; r++) {
-            const uint8_t *blk = w + r * rb + b * bs;
-            const float s = hy_f16_at(blk) * dx[b];
-            __m256i p;
-            if (KIND == 0) {
-                p = hy_dot_u8s8(hy_nibbles32(blk + 2), y);
-            } else {
-                const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
-#if HY_X86_VNNI
-                p = hy_dot_u8s8(_mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)), y);
-#else
-                p = hy_dot_u8s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
-#endif
-            }
-            tail[r] += s * ((float)hy_hsum_epi32(p) + (use_corr ? corr[b] : 0.0f));
-        }
+        const __m256i p = hy_q0_block_dot(KIND, w + b * bs, y);
+        tail += hy_f16_at(w + b * bs) * dx[b] * ((float)hy_hsum_epi32(p) + (use_corr ? corr[b] : 0.0f));
     }
-    for (int r = 0; r < R; r++) out[r] = hy_hsum_ps(_mm256_add_ps(acc[r], accc[r])) + tail[r];
+    return hy_hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), accc)) + tail;
 }
 
 /* ---- K-quants, one row ---- */
@@ -261,12 +245,17 @@ HY_INLINE void hy_x512_rows_q45_K(int HIGH_BIT, int R, const uint8_t *w, size_t 
         const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bsv), _mm256_extracti128_si256(bsv, 1));
         const int8_t *y = (const int8_t *)(px + HY_Q8_K_QS);
         __m512i s4[HY_X86_ROWS], sumi[HY_X86_ROWS], hb[HY_X86_ROWS];
+        __m128 dd[HY_X86_ROWS]; /* d * d_y, dmin * d_y */
         for (int r = 0; r < R; r++) {
             const uint8_t *pw = w + r * rb + b * bs;
             hy_prefetch_span(pw, bs);
+            /* d and dmin (adjacent F16 values) converted together */
+            int32_t dpair;
+            memcpy(&dpair, pw + HY_QK_D, 4);
+            dd[r] = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(dpair)), _mm_set1_ps(dy));
             const __m256i w16 = _mm256_cvtepu8_epi16(hy_k4_unpack_v(pw + HY_QK_SCALES)); /* sc0-7 | m0-7 */
             const __m128i mp = _mm_madd_epi16(_mm256_extracti128_si256(w16, 1), pairs);
-            accm[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(mp), _mm_set1_ps(dy * hy_f16_at(pw + HY_QK_DMIN)), accm[r]);
+            accm[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(mp), _mm_permute_ps(dd[r], 0x55), accm[r]);
             s4[r] = _mm512_broadcast_i32x4(_mm256_castsi256_si128(w16)); /* the 8 scales in every lane */
             sumi[r] = _mm512_setzero_si512();
             hb[r] = HIGH_BIT ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(pw + HY_Q5_K_QH)))
@@ -288,8 +277,7 @@ HY_INLINE void hy_x512_rows_q45_K(int HIGH_BIT, int R, const uint8_t *w, size_t 
             }
         }
         for (int r = 0; r < R; r++)
-            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(dy * hy_f16_at(w + r * rb + b * bs + HY_QK_D)), _mm512_cvtepi32_ps(sumi[r]),
-                                     acc[r]);
+            acc[r] = _mm512_fmadd_ps(_mm512_broadcastss_ps(dd[r]), _mm512_cvtepi32_ps(sumi[r]), acc[r]);
     }
     for (int r = 0; r < R; r++) {
         __m128 m = _mm_add_ps(accm[r], _mm_movehl_ps(accm[r], accm[r]));
@@ -366,9 +354,89 @@ HY_INLINE float hy_x512_row_q6_K(const uint8_t *pw, const uint8_t *px, int64_t n
     return out;
 }
 
+/* ---- AVX-512: Q4_0 rows, four blocks per vector ----
+ * Each 128-bit lane holds one block's 16 quant bytes; the low nibbles are
+ * its elements 0..15 and the high nibbles 16..31. The activation is repacked
+ * once per call to match (hy_x512_q4_0_repack): per group of four blocks, 64
+ * bytes of their elements 0..15, then 64 bytes of their elements 16..31. So a
+ * block needs no in-register shuffle of its nibbles, and one vpdpbusd pair
+ * serves four blocks. The eight F16 scales of eight blocks come from two
+ * 64-byte loads (the scales sit 9 words apart) and one word permute. */
+
+/* Bytes of repacked activation per Q8_0 block. */
+#define HY_X512_Q4_0_REPACK 32
+#define HY_X512_Q4_0 1
+
+/* x: nb Q8_0 blocks -> out: for each full group of 4 blocks, 128 bytes as
+ * described above (nb rounded down to a multiple of 4). */
+HY_INLINE void hy_x512_q4_0_repack(const uint8_t *x, int64_t nb, uint8_t *out) {
+    for (int64_t g = 0; g + 4 <= nb; g += 4, out += 128)
+        for (int k = 0; k < 4; k++) {
+            const uint8_t *q = x + (g + k) * 34 + 2;
+            memcpy(out + 16 * k, q, 16);
+            memcpy(out + 64 + 16 * k, q + 16, 16);
+        }
+}
+
+/* sum over groups of 4 of u[i] * s[i] added to acc (u unsigned <= 15 here) */
+HY_INLINE __m512i hy_dot512_u8s8(__m512i acc, __m512i u, __m512i s) {
+#if HY_X86_VNNI
+    return _mm512_dpbusd_epi32(acc, u, s);
+#else
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
+#endif
+}
+
+/* dot(row, x) for one Q4_0 row of nb blocks; xr: the activation repacked by
+ * hy_x512_q4_0_repack, x / dx / corr: its Q8_0 blocks and side data (for the
+ * last nb % 8 blocks). */
+HY_INLINE float hy_x512_row_q4_0(const uint8_t *w, int64_t nb, const uint8_t *xr, const uint8_t *x, const float *dx,
+                                 const float *corr) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    /* words 0, 9, 18, 27 of each 64-byte load: the scales of four blocks */
+    const __m512i pick_d = _mm512_setr_epi32(0 | 9 << 16, 18 | 27 << 16, 32 | 41 << 16, 50 | 59 << 16, 0, 0, 0, 0, 0, 0,
+                                             0, 0, 0, 0, 0, 0);
+    /* block scale k of 8 into lanes 4k'..4k'+3, for blocks 0-3 and 4-7 */
+    const __m512i spread_a = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m512i spread_b = _mm512_add_epi32(spread_a, _mm512_set1_epi32(4));
+    __m512 acc[2] = { _mm512_setzero_ps(), _mm512_setzero_ps() };
+    __m256 accc = _mm256_setzero_ps();
+    float tail = 0.0f;
+    int64_t b = 0;
+    for (; b + 8 <= nb; b += 8, xr += 256) {
+        const uint8_t *pw = w + b * 18;
+        hy_prefetch_span(pw, 8 * 18);
+        const __m512i d16 = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)pw), pick_d,
+                                                      _mm512_loadu_si512((const void *)(pw + 72)));
+        const __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(_mm512_castsi512_si128(d16)), _mm256_loadu_ps(dx + b));
+        accc = _mm256_fmadd_ps(s, _mm256_loadu_ps(corr + b), accc);
+        const __m512 s16 = _mm512_castps256_ps512(s);
+        for (int g = 0; g < 2; g++) {
+            const uint8_t *q = pw + 72 * g + 2;
+            __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)q));
+            v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 18)), 1);
+            v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 36)), 2);
+            v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 54)), 3);
+            __m512i p = hy_dot512_u8s8(_mm512_setzero_si512(), _mm512_and_si512(v, m4),
+                                       _mm512_loadu_si512((const void *)(xr + 128 * g)));
+            p = hy_dot512_u8s8(p, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
+                               _mm512_loadu_si512((const void *)(xr + 128 * g + 64)));
+            const __m512 sv = _mm512_permutexvar_ps(g ? spread_b : spread_a, s16);
+            acc[g] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(p), acc[g]);
+        }
+    }
+    for (; b < nb; b++) { /* fewer than 8 blocks left */
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
+        const __m256i p = hy_q0_block_dot(0, w + b * 18, y);
+        tail += hy_f16_at(w + b * 18) * dx[b] * ((float)hy_hsum_epi32(p) + corr[b]);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hy_hsum_ps(accc) + tail;
+}
+
 #define HY_ROW_Q45_K hy_x512_row_q45_K
 #else
 #define HY_ROW_Q45_K hy_x86_row_q45_K
+#define HY_X512_Q4_0 0
 #endif
 
 /* Q6_K row times a Q8_K row. */
