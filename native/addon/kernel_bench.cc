@@ -7,7 +7,8 @@
 // one the runtime uses and a JS benchmark library can time each call
 // (kernelBenchRun(handle, calls) makes `calls` calls as one sample, for
 // kernels too short to time one by one); kernelBenchFree(handle) releases the
-// buffers (a handle never freed is released when it is garbage-collected).
+// handle and its buffers (a handle never freed is released when its
+// environment ends: its worker thread, or the process, exits).
 // Synchronous by design: a call takes microseconds to tens of milliseconds and
 // the timing loop is in JS.
 //
@@ -32,7 +33,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 extern "C" {
@@ -327,9 +330,35 @@ uint32_t TypeByName(const std::string &name) {
   return UINT32_MAX;
 }
 
+// Handles are numbers naming a live KernelBench in this table, not
+// Externals: Node keeps a record per External that is only freed when the
+// External is garbage-collected, so handles alive at exit showed up as leaks
+// under LeakSanitizer (npm run test:asan-addon). Each entry is deleted by
+// kernelBenchFree or, if never freed, by its environment's cleanup hook.
+std::mutex g_handles_mu;
+std::unordered_map<uint32_t, KernelBench *> g_handles;
+uint32_t g_next_handle = 1;
+
+void DeleteHandle(void *arg) {
+  const uint32_t id = (uint32_t)(uintptr_t)arg;
+  KernelBench *kb = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_handles_mu);
+    auto it = g_handles.find(id);
+    if (it == g_handles.end()) return;
+    kb = it->second;
+    g_handles.erase(it);
+  }
+  delete kb;
+}
+
 KernelBench *Unwrap(const Napi::CallbackInfo &info) {
-  if (!info[0].IsExternal()) return nullptr;
-  return info[0].As<Napi::External<KernelBench>>().Data();
+  if (!info[0].IsNumber()) return nullptr;
+  double id = info[0].As<Napi::Number>().DoubleValue();
+  if (!(id >= 1 && id <= 4294967295.0)) return nullptr;
+  std::lock_guard<std::mutex> lock(g_handles_mu);
+  auto it = g_handles.find((uint32_t)id);
+  return it == g_handles.end() ? nullptr : it->second;
 }
 
 Napi::Value Create(const Napi::CallbackInfo &info) {
@@ -396,7 +425,15 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   }
   if (s != HYPERION_OK) return ThrowLastError(env);
   KernelBench *raw = kb.release();
-  return Napi::External<KernelBench>::New(env, raw, [](Napi::Env, KernelBench *p) { delete p; });
+  uint32_t id;
+  {
+    std::lock_guard<std::mutex> lock(g_handles_mu);
+    id = g_next_handle++;
+    if (g_next_handle == 0) g_next_handle = 1;
+    g_handles[id] = raw;
+  }
+  napi_add_env_cleanup_hook(env, DeleteHandle, (void *)(uintptr_t)id);
+  return Napi::Number::New(env, id);
 }
 
 Napi::Value Run(const Napi::CallbackInfo &info) {
@@ -432,8 +469,10 @@ Napi::Value Describe(const Napi::CallbackInfo &info) {
 
 Napi::Value Free(const Napi::CallbackInfo &info) {
   KernelBench *kb = Unwrap(info);
-  if (!kb) return ThrowInvalidArgument(info.Env(), "handle", "not a kernel benchmark handle");
-  kb->Release();
+  if (!kb) return ThrowInvalidArgument(info.Env(), "handle", "not a kernel benchmark handle (or freed already)");
+  void *arg = (void *)(uintptr_t)(uint32_t)info[0].As<Napi::Number>().DoubleValue();
+  napi_remove_env_cleanup_hook(info.Env(), DeleteHandle, arg);
+  DeleteHandle(arg);
   return info.Env().Undefined();
 }
 
