@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -53,10 +54,9 @@ struct Piece {
 };
 
 struct Request {
-  // Set on the main thread before the job is queued; read-only afterwards
-  // (but prompt, which the generating thread fills from prompt_text).
-  std::vector<int32_t> prompt;
-  std::string prompt_text;  // a text prompt: tokenized on the generating thread
+  // Set on the main thread before the job is queued; read-only afterwards.
+  std::vector<int32_t> prompt;  // a prompt given as ids
+  std::string prompt_text;      // a text prompt: tokenized on the generating thread
   bool has_text = false;
   hy_generate_params params{};
   std::vector<std::string> stops;
@@ -165,8 +165,11 @@ struct SessionCore {
 // never holds the main thread: parsed for special tokens (a chat template's
 // markers become their tokens), with the vocabulary's BOS first when it asks
 // for one and the text does not start with it.
-hyperion_status TokenizePrompt(Request *r) {
-  if (!r->has_text) return HYPERION_OK;
+// The ids go to a pool block (tag tokenizer): a failed allocation is a typed
+// error and the session's memory limits see it. *ids is the caller's to free.
+hyperion_status TokenizePrompt(Request *r, int32_t **ids, size_t *n_ids) {
+  *ids = nullptr;
+  *n_ids = 0;
   hy_tokenize_options o;
   hy_tokenize_options_init(&o);
   o.add_bos = 0;
@@ -177,6 +180,8 @@ hyperion_status TokenizePrompt(Request *r) {
     return hy_error_raise(HYPERION_INVALID_ARGUMENT, __FILE__, __LINE__, "split the prompt", fields, 1,
                           "the prompt (%zu bytes) is too long to tokenize", r->prompt_text.size());
   }
+  int32_t *buf = static_cast<int32_t *>(hyperionAlloc((cap + 1) * sizeof(int32_t), HYPERION_TAG_TOKENIZER));
+  if (!buf) return hyperionGetLastError()->code;
   hyperion_zone zt;
   zt.buffer = nullptr;
   if (HY_PROFILER_ON()) {
@@ -186,24 +191,25 @@ hyperion_status TokenizePrompt(Request *r) {
     meta.bytes = r->prompt_text.size();
     hyperionZoneBegin(&zt, "tokenize", HYPERION_ZONE_OP, &meta);
   }
-  const int32_t bos = hy_tokenizer_bos(r->tok);
-  const bool add_bos = bos >= 0 && hy_tokenizer_add_bos_default(r->tok) != 0;
-  r->prompt.assign(cap + 1, 0);
   size_t n = 0;
-  hyperion_status st = hy_tokenizer_tokenize(r->tok, r->prompt_text.data(), r->prompt_text.size(), &o,
-                                             r->prompt.data() + 1, cap, &n);
+  hyperion_status st = hy_tokenizer_tokenize(r->tok, r->prompt_text.data(), r->prompt_text.size(), &o, buf + 1,
+                                             cap, &n);
   HY_ZONE_END(zt);
   if (st != HYPERION_OK) {
-    r->prompt.clear();
+    hyperionFree(buf);
     return st;
   }
-  size_t first = 1;
-  if (add_bos && (n == 0 || r->prompt[1] != bos)) {
-    r->prompt[0] = bos;
-    first = 0;
+  // BOS in front when the vocabulary wants one and the text did not start with it
+  const int32_t bos = hy_tokenizer_bos(r->tok);
+  const bool add_bos = bos >= 0 && hy_tokenizer_add_bos_default(r->tok) != 0 && (n == 0 || buf[1] != bos);
+  if (add_bos) {
+    buf[0] = bos;
+    n++;
+  } else {
+    std::memmove(buf, buf + 1, n * sizeof(int32_t));
   }
-  r->prompt.erase(r->prompt.begin(), r->prompt.begin() + (ptrdiff_t)first);
-  r->prompt.resize(n + 1 - first);
+  *ids = buf;
+  *n_ids = n;
   return HYPERION_OK;
 }
 
@@ -232,9 +238,15 @@ void WorkerMain(std::shared_ptr<SessionCore> core) {
     hyperion_status s;
     if (core->closing) {
       s = HY_RAISE(HYPERION_DISPOSED, "create a new session", "the session was disposed before the request started");
-    } else if ((s = TokenizePrompt(r)) == HYPERION_OK) {
+    } else if (!r->has_text) {
       s = hy_generate(core->session, r->prompt.data(), (uint32_t)r->prompt.size(), &r->params, &r->flag, Emit, r,
-                        &stats);
+                      &stats);
+    } else {
+      int32_t *ids = nullptr;
+      size_t n_ids = 0;
+      if ((s = TokenizePrompt(r, &ids, &n_ids)) == HYPERION_OK)   // at most 2^31 + 1 ids
+        s = hy_generate(core->session, ids, (uint32_t)n_ids, &r->params, &r->flag, Emit, r, &stats);
+      hyperionFree(ids);
     }
     core->cached = hy_session_n_tokens(core->session);
     {
