@@ -2,11 +2,11 @@
  * pool's caller scope (a request's own CPU between runs counts toward the duty
  * cycle), and a model's and a session's resource limits and usage figures on
  * a tiny model-maker model. */
+#include "test_llama_util.h"
 #include "test_memory_util.h"
 
 #include <pthread.h>
 
-#include "model/model_maker.h"
 #include "runtime/generate.h"
 
 /* ------------------------------------------------------------ nested budgets */
@@ -207,14 +207,7 @@ HY_TEST(limits_pool_reports_its_workers_cpu) {
 static const char *tiny_model(void) {
     static char path[700];
     if (path[0]) return path;
-    snprintf(path, sizeof path, "%s/limits-tiny-q8_0.gguf", hy_test_tmpdir());
-    hy_make_model_params p;
-    memset(&p, 0, sizeof p);
-    p.shape_name = "tiny";
-    p.type_name = "q8_0";
-    p.seed = 11;
-    if (hy_make_model(&p, path) != HYPERION_OK) {
-        hy_test_fail(__FILE__, __LINE__, "make model: %s", hyperionGetLastError()->message);
+    if (!hy_test_make_tiny("limits-tiny-q8_0", "q8_0", 11, path, sizeof path)) {
         path[0] = 0;
         return NULL;
     }

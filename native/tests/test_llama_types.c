@@ -21,22 +21,15 @@
 
 #include "kernels/types.h"
 #include "kernels/matmul.h"
-#include "model/model_maker.h"
 
 static const char *const types[] = { "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m", "q5_k_m" };
 static const double bounds[] = { 1e-4, 1e-3, 1e-3, 3e-2, 3e-2, 3e-2, 3e-2 };
 
 static void check_type(int index) {
-    char path[700];
-    snprintf(path, sizeof path, "%s/tiny-%s.gguf", hy_test_tmpdir(), types[index]);
-    hy_make_model_params p;
-    memset(&p, 0, sizeof p);
-    p.shape_name = "tiny";
-    p.type_name = types[index];
-    p.seed = 7;
-    HY_REQUIRE(hy_make_model(&p, path) == HYPERION_OK);
-    hy_llama_model *m = NULL;
-    HY_REQUIRE(hy_llama_model_load(path, &m) == HYPERION_OK);
+    char name[32];
+    snprintf(name, sizeof name, "tiny-%s", types[index]);
+    hy_llama_model *m = hy_test_load_tiny(name, types[index], 7);
+    HY_REQUIRE(m != NULL);
     size_t nv = m->hp.n_vocab;
     static const uint32_t lengths[] = { 1, 7, 33 };
     int32_t tokens[33];
@@ -75,16 +68,8 @@ HY_TEST(llama_type_q5_k_m_matches_reference) { check_type(6); }
 
 /* SIMD against the scalar kernels through the whole graph. */
 HY_TEST(llama_simd_matches_scalar_graph) {
-    char path[700];
-    snprintf(path, sizeof path, "%s/tiny-simd.gguf", hy_test_tmpdir());
-    hy_make_model_params p;
-    memset(&p, 0, sizeof p);
-    p.shape_name = "tiny";
-    p.type_name = "q4_k_m";
-    p.seed = 3;
-    HY_REQUIRE(hy_make_model(&p, path) == HYPERION_OK);
-    hy_llama_model *m = NULL;
-    HY_REQUIRE(hy_llama_model_load(path, &m) == HYPERION_OK);
+    hy_llama_model *m = hy_test_load_tiny("tiny-simd", "q4_k_m", 3);
+    HY_REQUIRE(m != NULL);
     size_t nv = m->hp.n_vocab;
     int32_t tokens[7] = { 1, 5, 99, 300, 7, 1000, 42 };
     float *a = malloc(7 * nv * sizeof(float)), *b = malloc(7 * nv * sizeof(float));
@@ -124,16 +109,8 @@ static uint64_t scratch_allocations(void) {
 }
 
 HY_TEST(llama_prefill_allocates_no_matmul_scratch) {
-    char path[700];
-    snprintf(path, sizeof path, "%s/tiny-scratch.gguf", hy_test_tmpdir());
-    hy_make_model_params p;
-    memset(&p, 0, sizeof p);
-    p.shape_name = "tiny";
-    p.type_name = "q4_0";
-    p.seed = 11;
-    HY_REQUIRE(hy_make_model(&p, path) == HYPERION_OK);
-    hy_llama_model *m = NULL;
-    HY_REQUIRE(hy_llama_model_load(path, &m) == HYPERION_OK);
+    hy_llama_model *m = hy_test_load_tiny("tiny-scratch", "q4_0", 11);
+    HY_REQUIRE(m != NULL);
     /* the kernels in use want scratch for these products, else there is
      * nothing to check (the x86 tiles always do; the scalar and NEON
      * matmuls use none) */
@@ -201,16 +178,8 @@ static uint64_t activation_bytes(void) {
 }
 
 HY_TEST(llama_chunk_buffers_grow_for_prompts_and_shrink_for_decode) {
-    char path[700];
-    snprintf(path, sizeof path, "%s/tiny-chunks.gguf", hy_test_tmpdir());
-    hy_make_model_params p;
-    memset(&p, 0, sizeof p);
-    p.shape_name = "tiny";
-    p.type_name = "q4_0";
-    p.seed = 5;
-    HY_REQUIRE(hy_make_model(&p, path) == HYPERION_OK);
-    hy_llama_model *m = NULL;
-    HY_REQUIRE(hy_llama_model_load(path, &m) == HYPERION_OK);
+    hy_llama_model *m = hy_test_load_tiny("tiny-chunks", "q4_0", 5);
+    HY_REQUIRE(m != NULL);
     size_t nv = m->hp.n_vocab;
     enum { N = 40, B = 8 };   /* 5 chunks of 8 */
     int32_t tokens[N + 8];

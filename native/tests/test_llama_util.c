@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "kernels/quant.h"
+#include "model/model_maker.h"
 #include "model/reference.h"
 
 const char *hy_test_shared_model(const char *name) {
@@ -78,4 +80,29 @@ double hy_test_rel_l2(const float *a, const float *b, size_t n) {
         den += (double)b[i] * b[i];
     }
     return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+const char *hy_test_make_tiny(const char *name, const char *type, uint64_t seed, char *path, size_t size) {
+    snprintf(path, size, "%s/%s.gguf", hy_test_tmpdir(), name);
+    hy_make_model_params p;
+    memset(&p, 0, sizeof p);
+    p.shape_name = "tiny";
+    p.type_name = type;
+    p.seed = seed;
+    if (hy_make_model(&p, path) != HYPERION_OK) {
+        hy_test_fail(__FILE__, __LINE__, "make %s: %s", name, hyperionGetLastError()->message);
+        return NULL;
+    }
+    return path;
+}
+
+hy_llama_model *hy_test_load_tiny(const char *name, const char *type, uint64_t seed) {
+    char path[700];
+    if (!hy_test_make_tiny(name, type, seed, path, sizeof path)) return NULL;
+    hy_llama_model *m = NULL;
+    if (hy_llama_model_load(path, &m) != HYPERION_OK) {
+        hy_test_fail(__FILE__, __LINE__, "load %s: %s", name, hyperionGetLastError()->message);
+        return NULL;
+    }
+    return m;
 }

@@ -12,6 +12,14 @@ const char *hy_test_shared_model(const char *name);
 /* Reference logits [n_tokens, n_vocab] (all_logits) for the loaded model. */
 hyperion_status hy_test_reference_logits(const hy_llama_model *m, const int32_t *tokens, size_t n, float *logits);
 
+/* Make the model maker's tiny-shape model of type (e.g. "q4_0") and seed as
+ * <test tmpdir>/<name>.gguf, writing its path to path (size bytes); returns
+ * path, or NULL with the failure recorded in the test. */
+const char *hy_test_make_tiny(const char *name, const char *type, uint64_t seed, char *path, size_t size);
+
+/* The same, loaded with hy_llama_model_load; NULL with the failure recorded. */
+hy_llama_model *hy_test_load_tiny(const char *name, const char *type, uint64_t seed);
+
 /* Relative L2 distance |a - b| / |b| over n floats. */
 double hy_test_rel_l2(const float *a, const float *b, size_t n);
 
