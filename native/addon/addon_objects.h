@@ -8,12 +8,22 @@
 
 #include <cstdint>
 
+extern "C" {
+#include "tokenizer/tokenizer.h"
+}
+
 struct hy_vocab;
 struct hy_model;
 struct hy_resource_limits;
 
 // A NativeTokenizer holding its own reference to vocab.
 Napi::Value NewTokenizerObject(Napi::Env env, hy_vocab *vocab);
+
+// hy_tokenizer_tokenize under a "tokenize" op zone for the profiler (text
+// bytes as its size): model.tokenize() and text prompts of generate() both
+// tokenize through it. Any thread.
+hyperion_status TokenizeInZone(const hy_tokenizer *tok, const char *text, size_t len, const hy_tokenize_options *o,
+                               int32_t *ids, size_t capacity, size_t *n);
 
 // A NativeSession of context_size positions (0: the model's default) on model,
 // with its generation thread, under limits (NULL: none); throws (returns

@@ -182,19 +182,8 @@ hyperion_status TokenizePrompt(Request *r, int32_t **ids, size_t *n_ids) {
   }
   int32_t *buf = static_cast<int32_t *>(hyperionAlloc((cap + 1) * sizeof(int32_t), HYPERION_TAG_TOKENIZER));
   if (!buf) return hyperionGetLastError()->code;
-  hyperion_zone zt;
-  zt.buffer = nullptr;
-  if (HY_PROFILER_ON()) {
-    hyperion_zone_meta meta{};
-    meta.layer = -1;
-    meta.dims[0] = (int64_t)r->prompt_text.size();  // bytes of text
-    meta.bytes = r->prompt_text.size();
-    hyperionZoneBegin(&zt, "tokenize", HYPERION_ZONE_OP, &meta);
-  }
   size_t n = 0;
-  hyperion_status st = hy_tokenizer_tokenize(r->tok, r->prompt_text.data(), r->prompt_text.size(), &o, buf + 1,
-                                             cap, &n);
-  HY_ZONE_END(zt);
+  hyperion_status st = TokenizeInZone(r->tok, r->prompt_text.data(), r->prompt_text.size(), &o, buf + 1, cap, &n);
   if (st != HYPERION_OK) {
     hyperionFree(buf);
     return st;

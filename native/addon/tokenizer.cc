@@ -53,6 +53,23 @@ Napi::Value NewTokenizerObject(Napi::Env env, hy_vocab *vocab) {
   return obj;
 }
 
+// The zone is written out: the C macro HY_ZONE_OP uses a compound literal, which C++ lacks.
+hyperion_status TokenizeInZone(const hy_tokenizer *tok, const char *text, size_t len, const hy_tokenize_options *o,
+                               int32_t *ids, size_t capacity, size_t *n) {
+  hyperion_zone zt;
+  zt.buffer = nullptr;
+  if (HY_PROFILER_ON()) {
+    hyperion_zone_meta meta{};
+    meta.layer = -1;
+    meta.dims[0] = (int64_t)len;  // bytes of text
+    meta.bytes = len;
+    hyperionZoneBegin(&zt, "tokenize", HYPERION_ZONE_OP, &meta);
+  }
+  hyperion_status st = hy_tokenizer_tokenize(tok, text, len, o, ids, capacity, n);
+  HY_ZONE_END(zt);
+  return st;
+}
+
 // tokenize(text: string, addBos: -1 | 0 | 1, parseSpecial: boolean) → Int32Array
 Napi::Value TokenizerHandle::Tokenize(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -67,19 +84,7 @@ Napi::Value TokenizerHandle::Tokenize(const Napi::CallbackInfo &info) {
   if (cap == SIZE_MAX || cap > (size_t)1 << 31) return ThrowInvalidArgument(env, "text", "the text is too long to tokenize");
   std::vector<int32_t> ids(cap ? cap : 1);
   size_t n = 0;
-  // an op zone for the profiler: prompts of generate()/complete() are tokenized here
-  // (the C macro HY_ZONE_OP uses a compound literal, which C++ lacks)
-  hyperion_zone zt;
-  zt.buffer = nullptr;
-  if (HY_PROFILER_ON()) {
-    hyperion_zone_meta meta{};
-    meta.layer = -1;
-    meta.dims[0] = (int64_t)text.size();  // bytes of text
-    meta.bytes = text.size();
-    hyperionZoneBegin(&zt, "tokenize", HYPERION_ZONE_OP, &meta);
-  }
-  hyperion_status st = hy_tokenizer_tokenize(vocab_->tok, text.data(), text.size(), &o, ids.data(), ids.size(), &n);
-  HY_ZONE_END(zt);
+  hyperion_status st = TokenizeInZone(vocab_->tok, text.data(), text.size(), &o, ids.data(), ids.size(), &n);
   if (st != HYPERION_OK) return ThrowLastError(env);
   Napi::Int32Array out = Napi::Int32Array::New(env, n);
   if (n) std::memcpy(out.Data(), ids.data(), n * sizeof(int32_t));
