@@ -9,6 +9,7 @@
  * to back, row after row.
  */
 #include "kernels/x86/rows_impl.h"
+#include "kernels/x86/matvec_k4_impl.h"
 
 /* activation blocks per side-data chunk (stack: 8 bytes per block, and 32
  * more for the AVX-512 Q4_0 repacked activation; rows up to 16384 elements
@@ -53,14 +54,21 @@ static void matvec_q8_0(const uint8_t *w, size_t rb, int64_t n, const void *xq, 
     matvec_q0(1, w, rb, n, xq, y, r0, r1);
 }
 
-/* K-quant rows, one at a time, front to back. (Four rows per pass sharing
- * the activation's loads ran faster on cache-resident weights but slower in
- * decode, where the weights stream from DRAM: four interleaved streams defeat
- * the 2 KiB-ahead prefetch, which then lands in rows already being read.)
- * KIND 0: Q4_K, 1: Q5_K, 2: Q6_K. */
+/* K-quant rows. On AVX-512, Q4_K / Q5_K go four rows per pass
+ * (matvec_k4_impl.h: the rows share the block-head unpacking and the
+ * activation loads, and prefetch the next group of rows); the last rows and
+ * Q6_K go one at a time, front to back. KIND 0: Q4_K, 1: Q5_K, 2: Q6_K. */
 HY_INLINE void matvec_k(int KIND, const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0,
                         int64_t r1) {
     const int64_t nb = n / 256;
+#if HY_X512_K4
+    if (KIND != 2) {
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) hy_x512_rows4_q45_K(KIND, w + (size_t)r * rb, rb, xq, nb, y + r);
+        for (; r < r1; r++) y[r] = HY_ROW_Q45_K(KIND, w + (size_t)r * rb, xq, nb);
+        return;
+    }
+#endif
     for (int64_t r = r0; r < r1; r++)
         y[r] = KIND == 2 ? HY_ROW_Q6_K(w + (size_t)r * rb, xq, nb) : HY_ROW_Q45_K(KIND, w + (size_t)r * rb, xq, nb);
 }

@@ -214,6 +214,15 @@ HY_INLINE float hy_x86_row_q45_K(int HIGH_BIT, const uint8_t *pw, const uint8_t 
 }
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+/* p += (a . b) over int16 pairs (VNNI: one vpdpwssd) */
+HY_INLINE __m512i hy_x512_madd_acc(__m512i p, __m512i a, __m512i b) {
+#if HY_X86_VNNI
+    return _mm512_dpwssd_epi32(p, a, b);
+#else
+    return _mm512_add_epi32(p, _mm512_madd_epi16(a, b));
+#endif
+}
+
 /* ---- AVX-512: Q4_K / Q5_K with 64 elements per vector ----
  * A 32-byte group of quants is broadcast to both halves of a zmm; the low
  * half keeps the low nibbles (sub-block 2c), the high half the high nibbles
@@ -273,7 +282,7 @@ HY_INLINE void hy_x512_rows_q45_K(int HIGH_BIT, int R, const uint8_t *w, size_t 
                     qv = _mm512_ternarylogic_epi32(qv, rot, _mm512_set1_epi8(0x10), 0xF8); /* qv | (rot & 0x10) */
                 }
                 const __m512i p = _mm512_maddubs_epi16(qv, yv);
-                sumi[r] = _mm512_add_epi32(sumi[r], _mm512_madd_epi16(p, _mm512_shuffle_epi8(s4[r], pick[c])));
+                sumi[r] = hy_x512_madd_acc(sumi[r], p, _mm512_shuffle_epi8(s4[r], pick[c]));
             }
         }
         for (int r = 0; r < R; r++)
@@ -339,8 +348,8 @@ HY_INLINE void hy_x512_rows_q6_K(int R, const uint8_t *w, size_t rb, const uint8
                 const __m512i s8 = _mm512_broadcast_i32x4(h == 0 ? _mm256_castsi256_si128(sc16) : _mm256_extracti128_si256(sc16, 1));
                 const __m512i pa = _mm512_maddubs_epi16(qa, _mm512_loadu_si512((const void *)(y + 128 * h)));
                 const __m512i pb = _mm512_maddubs_epi16(qb, _mm512_loadu_si512((const void *)(y + 128 * h + 64)));
-                sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(pa, _mm512_shuffle_epi8(s8, pick_a)));
-                sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(pb, _mm512_shuffle_epi8(s8, pick_b)));
+                sumi = hy_x512_madd_acc(sumi, pa, _mm512_shuffle_epi8(s8, pick_a));
+                sumi = hy_x512_madd_acc(sumi, pb, _mm512_shuffle_epi8(s8, pick_b));
             }
             acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(dy * hy_f16_at(pw + HY_Q6_K_D)), _mm512_cvtepi32_ps(sumi), acc[r]);
         }
