@@ -2,7 +2,7 @@
 //
 //   node benchmarks/engine.mjs [--shape tinyllama-1.1b] [--types q4_0,q8_0,q4_k_m,f16] [--threads 1,2]
 //                              [--prompt 512] [--gen 128] [--models <dir>] [--out <file.json>]
-//                              [--llama-bench <path to a llama-bench binary you built>]
+//                              [--llama-bench <path to a llama-bench binary you built>] [--llama-reps 2] [--help]
 //
 // The suite (`npm run bench`, src/bench/) runs the same end-to-end measurement
 // for every type at a smaller default shape; this script keeps the issue-3
@@ -40,8 +40,15 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'llama-bench': { type: 'string' },
     'llama-reps': { type: 'string', default: '2' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (values.help) {
+  // the usage is the header comment of this file
+  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  console.log(text.slice(0, text.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 
 const types = values.types.split(',');
 const threadCounts = values.threads.split(',').map(Number);
@@ -76,6 +83,7 @@ for (const type of types) {
       threads,
       promptTokensPerSecond: prompt / (r.promptMs / 1000),
       decodeTokensPerSecond: tg.value,
+      bandwidthGbps: tg.metrics.bandwidthGbps,
       decodeCeilingTokensPerSecond: tg.metrics.decodeCeilingTokensPerSecond,
       shareOfCeiling: tg.metrics.shareOfLimit,
       weightBytesPerToken: r.weightBytesPerToken,
@@ -113,11 +121,11 @@ function runLlamaBench(binary, file, threads) {
 }
 
 const mib = (b) => (b / 1048576).toFixed(0);
-console.log(`\n${values.shape}: prompt ${prompt} tokens, decode ${gen} tokens; bandwidth ${limits.bandwidthGbps.toFixed(1)} GB/s (1 thread), ${limits.bandwidthGbpsMt.toFixed(1)} GB/s (${limits.mtThreads} threads)`);
-const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB', 'decode RSS MiB'];
+console.log(`\n${values.shape}: prompt ${prompt} tokens, decode ${gen} tokens; bandwidth at the start ${limits.bandwidthGbps.toFixed(1)} GB/s (1 thread), ${limits.bandwidthGbpsMt.toFixed(1)} GB/s (${limits.mtThreads} threads); each row's ceiling uses the bandwidth probed in its own process right after its decode (bw GB/s)`);
+const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'bw GB/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB', 'decode RSS MiB'];
 if (values['llama-bench']) header.push('llama.cpp pp', 'llama.cpp tg', 'pp ratio', 'tg ratio');
 const table = rows.map((r) => {
-  const cells = [r.type, r.threads, r.promptTokensPerSecond.toFixed(1), r.decodeTokensPerSecond.toFixed(2), r.decodeCeilingTokensPerSecond.toFixed(2),
+  const cells = [r.type, r.threads, r.promptTokensPerSecond.toFixed(1), r.decodeTokensPerSecond.toFixed(2), r.bandwidthGbps.toFixed(1), r.decodeCeilingTokensPerSecond.toFixed(2),
     `${(r.shareOfCeiling * 100).toFixed(0)}%`, mib(r.peakRssBytes), mib(r.rssBudgetBytes),
     r.decodePeakRssBytes ? `${mib(r.decodePeakRssBytes)}${r.decodeRssTargetHolds ? '' : ' (over)'}` : '-'];
   if (values['llama-bench']) {

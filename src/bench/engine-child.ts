@@ -14,6 +14,14 @@ async function main(): Promise<void> {
   })) as Record<string, unknown>;
   // the native figure (VmHWM before its reset for the decode peak) or, when /proc was unreadable, the process's maxRSS
   r.peakRssBytes = Math.max(Number(r.peakRssBytes ?? 0), process.resourceUsage().maxRSS * 1024);
+  // the bandwidth probe, run here right after the decode: on a shared machine
+  // the figure moves over minutes, so each run's ceiling comes from its own sitting
+  try {
+    const l = (await native().machineLimits()) as { bandwidthGbps: number; bandwidthGbpsMt: number };
+    r.bandwidthGbps = o.threads > 1 ? l.bandwidthGbpsMt : l.bandwidthGbps;
+  } catch {
+    /* leave it out: the caller falls back to its own measurement */
+  }
   process.stdout.write(JSON.stringify(r));
 }
 

@@ -27,6 +27,8 @@ export interface EngineRun {
   fileBytes: number;
   threads: number;
   peakRssBytes: number;
+  /** The streaming bandwidth (GB/s, the run's thread count) probed in the run's process right after the decode. */
+  bandwidthGbps?: number;
 }
 
 export interface EngineRunOptions {
@@ -99,7 +101,9 @@ export function engineRows(run: EngineRun, shape: string, type: string, limits: 
   const pp = sampleStats(run.promptRunsMs);
   const tg = sampleStats(run.tokenMs);
   const decodeRate = run.genTokens / (run.genMs / 1000);
-  const bandwidth = run.threads > 1 ? limits.bandwidthGbpsMt : limits.bandwidthGbps;
+  // the run's own probe when it has one (same process, same minutes); the caller's otherwise
+  const bandwidth = run.bandwidthGbps && run.bandwidthGbps > 0 ? run.bandwidthGbps
+    : run.threads > 1 ? limits.bandwidthGbpsMt : limits.bandwidthGbps;
   const ceiling = (bandwidth * 1e9) / run.weightBytesPerToken;
   const common = {
     fileBytes: run.fileBytes,
@@ -139,6 +143,7 @@ export function engineRows(run: EngineRun, shape: string, type: string, limits: 
         genTokens: run.genTokens,
         meanTokenMs: tg.mean,
         weightBytesPerToken: run.weightBytesPerToken,
+        bandwidthGbps: bandwidth,
         decodeCeilingTokensPerSecond: ceiling,
         shareOfLimit: decodeRate / ceiling,
         ...common,
