@@ -187,6 +187,19 @@ typedef struct hy_attn_kernels {
                        int64_t n_kv);
     /* n floats -> n F16 values (round to nearest even) */
     void (*store_f16)(uint16_t *dst, const float *src, int64_t n);
+    /* n_heads query heads sharing one KV head (grouped-query attention):
+     * scores_group: s[g * s_stride + t] = scale * dot(q + g * q_stride, row t);
+     * values_group: out[g * out_stride + d] = sum over t of p[g * p_stride + t] * V[t][d].
+     * Each cached row is read (and converted) once for all the heads. NULL in a
+     * table: the per-head kernels above are used once per head. */
+    void (*scores_group_f32)(float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
+                             const uint8_t *k, size_t stride, int64_t head_dim, int64_t n_kv, float scale);
+    void (*scores_group_f16)(float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
+                             const uint8_t *k, size_t stride, int64_t head_dim, int64_t n_kv, float scale);
+    void (*values_group_f32)(float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
+                             const uint8_t *v, size_t stride, int64_t head_dim, int64_t n_kv);
+    void (*values_group_f16)(float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
+                             const uint8_t *v, size_t stride, int64_t head_dim, int64_t n_kv);
 } hy_attn_kernels;
 
 extern const hy_attn_kernels hy_attn_kernels_scalar;

@@ -80,6 +80,32 @@ void hy_attn_values(float *out, const float *p, const void *v, uint32_t v_type, 
         hy_attn()->values_f16(out, p, v, v_stride, head_dim, n_kv);
 }
 
+void hy_attn_scores_group(float *scores, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
+                          const void *k, uint32_t k_type, size_t k_stride, int64_t head_dim, int64_t n_kv, float scale) {
+    const hy_attn_kernels *a = hy_attn();
+    void (*group)(float *, size_t, const float *, size_t, int64_t, const uint8_t *, size_t, int64_t, int64_t, float) =
+        k_type == HY_TYPE_F32 ? a->scores_group_f32 : k_type == HY_TYPE_F16 ? a->scores_group_f16 : NULL;
+    if (group) {
+        group(scores, s_stride, q, q_stride, n_heads, k, k_stride, head_dim, n_kv, scale);
+        return;
+    }
+    for (int64_t g = 0; g < n_heads; g++)
+        hy_attn_scores(scores + (size_t)g * s_stride, q + (size_t)g * q_stride, k, k_type, k_stride, head_dim, n_kv, scale);
+}
+
+void hy_attn_values_group(float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
+                          const void *v, uint32_t v_type, size_t v_stride, int64_t head_dim, int64_t n_kv) {
+    const hy_attn_kernels *a = hy_attn();
+    void (*group)(float *, size_t, const float *, size_t, int64_t, const uint8_t *, size_t, int64_t, int64_t) =
+        v_type == HY_TYPE_F32 ? a->values_group_f32 : v_type == HY_TYPE_F16 ? a->values_group_f16 : NULL;
+    if (group) {
+        group(out, out_stride, p, p_stride, n_heads, v, v_stride, head_dim, n_kv);
+        return;
+    }
+    for (int64_t g = 0; g < n_heads; g++)
+        hy_attn_values(out + (size_t)g * out_stride, p + (size_t)g * p_stride, v, v_type, v_stride, head_dim, n_kv);
+}
+
 void hy_kv_store(void *dst, uint32_t type, const float *src, int64_t n) {
     if (type == HY_TYPE_F32)
         memcpy(dst, src, (size_t)n * sizeof(float));

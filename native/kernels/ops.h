@@ -83,6 +83,16 @@ void hy_attn_scores(float *scores, const float *q, const void *k, uint32_t k_typ
 void hy_attn_values(float *out, const float *p, const void *v, uint32_t v_type, size_t v_stride,
                     int64_t head_dim, int64_t n_kv);
 
+/* The same for n_heads query heads that share one KV head (grouped-query
+ * attention): scores[g * s_stride + t] for query q + g * q_stride, and
+ * out[g * out_stride + d] from p + g * p_stride. Each cached row is read once
+ * for all the heads (the per-head forms read it once per head). out must not
+ * alias p or the cache. */
+void hy_attn_scores_group(float *scores, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
+                          const void *k, uint32_t k_type, size_t k_stride, int64_t head_dim, int64_t n_kv, float scale);
+void hy_attn_values_group(float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
+                          const void *v, uint32_t v_type, size_t v_stride, int64_t head_dim, int64_t n_kv);
+
 /* Store n floats into a cache row of type (HY_TYPE_F32: copy; HY_TYPE_F16:
  * round to nearest even, as hy_fp32_to_fp16). Other types: nothing written. */
 void hy_kv_store(void *dst, uint32_t type, const float *src, int64_t n);

@@ -179,7 +179,7 @@ struct hy_llama_context {
     float *rope_cos, *rope_sin; /* [chunk_cap, n_rot / 2] */
     uint8_t *xq;   /* [chunk_cap, xq_row_bytes] quantized activations */
     size_t xq_row_bytes;
-    float *scores; /* [scores_threads, n_ctx] attention scores per worker */
+    float *scores; /* [scores_threads, heads per KV head, n_ctx] attention scores per worker */
     int scores_threads;
     uint8_t *mm_scratch;      /* [mm_threads, mm_stride] matmul tile scratch per pool thread */
     size_t mm_stride;         /* bytes per thread (64-byte multiple) */
@@ -567,6 +567,9 @@ static const char *const *layer_names(const hy_llama_context *c, uint32_t l, int
 
 /* ------------------------------------------------------------- attention */
 
+/* Attention items are (token, KV head) pairs: the query heads that share a
+ * KV head (grouped-query attention) go together, so each cached key and value
+ * row is read and converted once for the group, not once per head. */
 static void attention_items(void *arg, size_t begin, size_t end, int thread_index) {
     pass *ps = arg;
     hy_llama_context *c = ps->c;
@@ -576,34 +579,34 @@ static void attention_items(void *arg, size_t begin, size_t end, int thread_inde
     size_t elem = c->kv_type == HY_TYPE_F32 ? 4 : 2;
     const uint8_t *k_layer = c->k_cache + (size_t)ps->layer * c->p.n_ctx * c->kv_row_bytes;
     const uint8_t *v_layer = c->v_cache + (size_t)ps->layer * c->p.n_ctx * c->kv_row_bytes;
-    float *scores = c->scores + (size_t)thread_index * c->p.n_ctx;
+    float *scores = c->scores + (size_t)thread_index * group * c->p.n_ctx; /* [group, n_ctx] */
     float scale = 1.0f / sqrtf((float)hd);
     for (size_t item = begin; item < end; item++) {
-        uint32_t t = (uint32_t)(item / hp->n_head);
-        uint32_t h = (uint32_t)(item % hp->n_head);
-        uint32_t kvh = h / group;
+        uint32_t t = (uint32_t)(item / hp->n_head_kv);
+        uint32_t kvh = (uint32_t)(item % hp->n_head_kv);
         uint32_t n_kv = ps->pos0 + t + 1; /* causal: positions 0..pos */
-        const float *q = c->q + (size_t)t * hp->n_embd_q + (size_t)h * hd;
-        hy_attn_scores(scores, q, k_layer + (size_t)kvh * hd * elem, c->kv_type, c->kv_row_bytes, hd, n_kv, scale);
-        hy_softmax(scores, n_kv);
-        hy_attn_values(c->attn + (size_t)t * hp->n_embd_q + (size_t)h * hd, scores, v_layer + (size_t)kvh * hd * elem,
-                       c->kv_type, c->kv_row_bytes, hd, n_kv);
+        size_t q_off = (size_t)t * hp->n_embd_q + (size_t)kvh * group * hd; /* the group's first query head */
+        hy_attn_scores_group(scores, c->p.n_ctx, c->q + q_off, hd, group, k_layer + (size_t)kvh * hd * elem, c->kv_type,
+                             c->kv_row_bytes, hd, n_kv, scale);
+        for (uint32_t g = 0; g < group; g++) hy_softmax(scores + (size_t)g * c->p.n_ctx, n_kv);
+        hy_attn_values_group(c->attn + q_off, hd, scores, c->p.n_ctx, group, v_layer + (size_t)kvh * hd * elem,
+                             c->kv_type, c->kv_row_bytes, hd, n_kv);
     }
 }
 
-/* Profiler cost of attention items [begin, end): each (token, head) reads its
- * query and n_kv cached key and value rows of one head and writes one output
- * row; scores and weighted sum are 2 flops per element each, softmax ~5 per
- * score. */
+/* Profiler cost of attention items [begin, end): each (token, KV head) reads
+ * its group's queries and n_kv cached key and value rows of one head and
+ * writes the group's output rows; scores and weighted sum are 2 flops per
+ * element each, softmax ~5 per score, for every head of the group. */
 static void attention_cost(const void *arg, size_t begin, size_t end, uint64_t *bytes, uint64_t *flops) {
     const pass *ps = arg;
     const hy_llama_context *c = ps->c;
     const hy_llama_hparams *hp = &c->model->hp;
-    uint64_t hd = hp->head_dim, elem = c->kv_type == HY_TYPE_F32 ? 4 : 2;
+    uint64_t hd = hp->head_dim, elem = c->kv_type == HY_TYPE_F32 ? 4 : 2, group = hp->n_head / hp->n_head_kv;
     for (size_t item = begin; item < end; item++) {
-        uint64_t n_kv = (uint64_t)ps->pos0 + item / hp->n_head + 1;
-        *bytes += 2 * n_kv * hd * elem + 2 * hd * 4;
-        *flops += 4 * n_kv * hd + 5 * n_kv;
+        uint64_t n_kv = (uint64_t)ps->pos0 + item / hp->n_head_kv + 1;
+        *bytes += 2 * n_kv * hd * elem + group * 2 * hd * 4;
+        *flops += group * (4 * n_kv * hd + 5 * n_kv);
     }
 }
 
@@ -619,7 +622,7 @@ static hyperion_status attention(pass *ps) {
                                      .dims = { dims[0], dims[1], dims[2], dims[3] }, .item_cost = attention_cost };
         zp = &zone;
     }
-    hyperion_status s = hy_threadpool_for_zoned(ps->pool, HY_THREADPOOL_DYNAMIC, (size_t)ps->n * hp->n_head, 1,
+    hyperion_status s = hy_threadpool_for_zoned(ps->pool, HY_THREADPOOL_DYNAMIC, (size_t)ps->n * hp->n_head_kv, 1,
                                                 attention_items, ps, zp);
     HY_ZONE_END(za);
     return s;
@@ -627,7 +630,8 @@ static hyperion_status attention(pass *ps) {
 
 static hyperion_status ensure_scores(hy_llama_context *c, int threads) {
     if (c->scores_threads >= threads) return HYPERION_OK;
-    float *fresh = hyperionAlloc((size_t)threads * c->p.n_ctx * sizeof(float), HYPERION_TAG_ACTIVATIONS);
+    const size_t group = c->model->hp.n_head / c->model->hp.n_head_kv;
+    float *fresh = hyperionAlloc((size_t)threads * group * c->p.n_ctx * sizeof(float), HYPERION_TAG_ACTIVATIONS);
     if (!fresh) return hyperionGetLastError()->code;
     hyperionFree(c->scores);
     c->scores = fresh;

@@ -224,6 +224,82 @@ HY_TEST(attention_simd_matches_scalar_over_strided_cache) {
             }
 }
 
+/* The grouped forms (several query heads over one KV head) against the
+ * reference's per-head kernels, on odd head sizes, position counts around the
+ * 8-position block, 1, 3 and 8 heads, strided q / scores / out, and a head
+ * wider than the grouped kernels' buffer (264: the per-head fallback). */
+HY_TEST(attention_group_matches_per_head_reference) {
+    table t[3];
+    const int nt = tables(HY_KGROUP_ATTENTION, t);
+    const hy_attn_kernels *ref = &hy_attn_kernels_scalar;
+    static const int64_t head_dims[] = { 1, 7, 33, 64, 100, 264 };
+    static const int64_t kv_counts[] = { 1, 7, 8, 9, 33 };
+    static const int64_t group_sizes[] = { 1, 3, 8 };
+    for (size_t hi = 0; hi < sizeof head_dims / sizeof head_dims[0]; hi++)
+        for (size_t ki = 0; ki < sizeof kv_counts / sizeof kv_counts[0]; ki++)
+            for (size_t gi = 0; gi < sizeof group_sizes / sizeof group_sizes[0]; gi++)
+                for (int half = 0; half < 2; half++) {
+                    const int64_t hd = head_dims[hi], n_kv = kv_counts[ki], G = group_sizes[gi], kv_heads = 2;
+                    const size_t es = half ? 2 : 4, stride = (size_t)(kv_heads * hd) * es;
+                    const size_t q_stride = (size_t)hd + 3, s_stride = (size_t)n_kv + 5, o_stride = (size_t)hd + 1;
+                    uint8_t *cache = malloc(stride * (size_t)n_kv);
+                    float *q = malloc(sizeof(float) * q_stride * (size_t)G), *p = malloc(sizeof(float) * s_stride * (size_t)G);
+                    float *s1 = malloc(sizeof(float) * s_stride * (size_t)G), *s2 = malloc(sizeof(float) * s_stride * (size_t)G);
+                    float *o1 = malloc(sizeof(float) * o_stride * (size_t)G), *o2 = malloc(sizeof(float) * o_stride * (size_t)G);
+                    for (int64_t i = 0; i < kv_heads * hd * n_kv; i++) {
+                        const float v = rnd_float();
+                        if (half) {
+                            const uint16_t h = hy_fp32_to_fp16(v);
+                            memcpy(cache + 2 * i, &h, 2);
+                        } else {
+                            memcpy(cache + 4 * i, &v, 4);
+                        }
+                    }
+                    for (size_t i = 0; i < q_stride * (size_t)G; i++) q[i] = rnd_float();
+                    double psum = 0;
+                    for (int64_t g = 0; g < G; g++) {
+                        double sum = 0;
+                        for (int64_t i = 0; i < n_kv; i++) sum += (p[(size_t)g * s_stride + i] = fabsf(rnd_float()));
+                        if (sum > psum) psum = sum;
+                    }
+                    const uint8_t *head1 = cache + (size_t)hd * es; /* the second KV head of the interleaved cache */
+                    const uint32_t type = half ? HY_TYPE_F16 : HY_TYPE_F32;
+                    const float scale = 0.125f;
+                    for (int64_t g = 0; g < G; g++) {
+                        (half ? ref->scores_f16 : ref->scores_f32)(s1 + (size_t)g * s_stride, q + (size_t)g * q_stride, head1,
+                                                                   stride, hd, n_kv, scale);
+                        (half ? ref->values_f16 : ref->values_f32)(o1 + (size_t)g * o_stride, p + (size_t)g * s_stride, head1,
+                                                                   stride, hd, n_kv);
+                    }
+                    const double s_tol = (hd / 8.0 + 8) * 1.2e-7 * hd * scale, o_tol = (n_kv / 8.0 + 8) * 1.2e-7 * psum;
+                    for (int k = 0; k <= nt; k++) { /* every table, then the entry points */
+                        for (size_t i = 0; i < s_stride * (size_t)G; i++) s2[i] = -7.0f;
+                        for (size_t i = 0; i < o_stride * (size_t)G; i++) o2[i] = -7.0f;
+                        const char *name = k < nt ? t[k].name : "entry point";
+                        if (k < nt) {
+                            const hy_attn_kernels *a = t[k].k;
+                            (half ? a->scores_group_f16 : a->scores_group_f32)(s2, s_stride, q, q_stride, G, head1, stride, hd, n_kv, scale);
+                            (half ? a->values_group_f16 : a->values_group_f32)(o2, o_stride, p, s_stride, G, head1, stride, hd, n_kv);
+                        } else {
+                            hy_attn_scores_group(s2, s_stride, q, q_stride, G, head1, type, stride, hd, n_kv, scale);
+                            hy_attn_values_group(o2, o_stride, p, s_stride, G, head1, type, stride, hd, n_kv);
+                        }
+                        for (int64_t g = 0; g < G; g++) {
+                            for (int64_t i = 0; i < n_kv; i++)
+                                near("scores_group", name, (size_t)hd, (size_t)(g * 1000 + i), s2[(size_t)g * s_stride + i],
+                                     s1[(size_t)g * s_stride + i], 0, s_tol);
+                            for (int64_t d = 0; d < hd; d++)
+                                near("values_group", name, (size_t)n_kv, (size_t)(g * 1000 + d), o2[(size_t)g * o_stride + d],
+                                     o1[(size_t)g * o_stride + d], 0, o_tol);
+                            /* the gaps of the strided outputs are not written */
+                            for (size_t i = (size_t)n_kv; i < s_stride; i++) HY_CHECK(s2[(size_t)g * s_stride + i] == -7.0f);
+                            HY_CHECK(o2[(size_t)g * o_stride + (size_t)hd] == -7.0f);
+                        }
+                    }
+                    free(cache); free(q); free(p); free(s1); free(s2); free(o1); free(o2);
+                }
+}
+
 HY_TEST(kv_store_f16_is_exact) {
     table t[3];
     const int nt = tables(HY_KGROUP_ATTENTION, t);

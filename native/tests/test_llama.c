@@ -75,8 +75,14 @@ HY_TEST(llama_chunking_threads_and_incremental_decode_agree) {
     float *b = run(m, 2, 7, HY_KV_CACHE_F16, prompt, N_PROMPT);   /* chunks of 7, two threads */
     float *c = run(m, 2, 1, HY_KV_CACHE_F16, prompt, N_PROMPT);   /* token by token (matvec path) */
     HY_REQUIRE(a && b && c);
+    printf("    chunks-of-7 vs one chunk %.3g, token by token vs one chunk %.3g\n", hy_test_rel_l2(b, a, N_PROMPT * nv), hy_test_rel_l2(c, a, N_PROMPT * nv));
+    /* The same float math summed in other orders (matmul tiles vs matvec
+     * rows; attention over 7-token chunks vs the whole prompt), so the gap is
+     * float rounding compounded through the layers and softmax: measured
+     * 2e-8 / 8.8e-6 with per-head attention kernels, 0 / 1.1e-5 with the
+     * grouped ones (query heads sharing a KV head summed together). */
     HY_CHECK(hy_test_rel_l2(b, a, N_PROMPT * nv) < 1e-5);
-    HY_CHECK(hy_test_rel_l2(c, a, N_PROMPT * nv) < 1e-5);
+    HY_CHECK(hy_test_rel_l2(c, a, N_PROMPT * nv) < 3e-5);
     /* greedy choices are identical */
     for (size_t t = 0; t < N_PROMPT; t++) {
         size_t ia = 0, ic = 0;

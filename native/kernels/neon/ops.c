@@ -198,4 +198,6 @@ static void store_f16(uint16_t *dst, const float *src, int64_t n) {
     }
 }
 
-const hy_attn_kernels hy_attn_kernels_neon = { scores_f32, scores_f16, values_f32, values_f16, store_f16 };
+/* no grouped forms on NEON yet: hy_attn_scores_group / hy_attn_values_group
+ * run the per-head kernels once per head */
+const hy_attn_kernels hy_attn_kernels_neon = { scores_f32, scores_f16, values_f32, values_f16, store_f16, NULL, NULL, NULL, NULL };

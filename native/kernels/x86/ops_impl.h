@@ -235,4 +235,138 @@ static void store_f16(uint16_t *dst, const float *src, int64_t n) {
     }
 }
 
-const hy_attn_kernels HY_ATTN_TABLE = { scores_f32, scores_f16, values_f32, values_f16, store_f16 };
+/* ---- several query heads sharing one KV head ----
+ * With grouped-query attention (8 query heads per KV head in Llama-2/3 style
+ * files) the per-head kernels above convert every cached row once per head.
+ * Here the rows of a block of 8 positions are converted to float once, into a
+ * buffer on the stack that stays in L1, and every head of the group reads
+ * them from there. The products per head and position are the same; scores
+ * sum each position's lanes with one 8-way transpose-add instead of a
+ * horizontal sum per position, values add to out per block (same order of
+ * fused multiply-adds over t as values()). Head sizes above HY_ATT_MAX_HD use
+ * the per-head kernels. */
+#define HY_ATT_BLOCK 8
+#define HY_ATT_MAX_HD 256
+
+/* rows [0, n) of the cache at src -> floats at dst (row i at dst + i * hd) */
+HY_INLINE void kv_rows_to_f32(int HALF, float *dst, const uint8_t *src, size_t stride, int64_t hd, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *row = src + (size_t)i * stride;
+        float *o = dst + i * hd;
+        int64_t d = 0;
+        for (; d + 8 <= hd; d += 8) _mm256_storeu_ps(o + d, kv_load8(HALF, row, d));
+        for (; d < hd; d++) o[d] = kv_at(HALF, row, d);
+    }
+}
+
+/* [sum of a0's lanes, ..., sum of a7's lanes] */
+HY_INLINE __m256 hy_hsum8_ps(const __m256 a[8]) {
+    const __m256 h01 = _mm256_hadd_ps(a[0], a[1]), h23 = _mm256_hadd_ps(a[2], a[3]);
+    const __m256 h45 = _mm256_hadd_ps(a[4], a[5]), h67 = _mm256_hadd_ps(a[6], a[7]);
+    const __m256 h0123 = _mm256_hadd_ps(h01, h23), h4567 = _mm256_hadd_ps(h45, h67);
+    return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20), _mm256_permute2f128_ps(h0123, h4567, 0x31));
+}
+
+HY_INLINE void scores_group(int HALF, float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
+                            const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
+    int64_t t = 0;
+    if (hd <= HY_ATT_MAX_HD) {
+        float kb[HY_ATT_BLOCK * HY_ATT_MAX_HD];
+        const __m256 sc = _mm256_set1_ps(scale);
+        for (; t + HY_ATT_BLOCK <= n_kv; t += HY_ATT_BLOCK) {
+            kv_rows_to_f32(HALF, kb, k + (size_t)t * stride, stride, hd, HY_ATT_BLOCK);
+            for (int64_t g = 0; g < n_heads; g++) {
+                const float *qg = q + (size_t)g * q_stride;
+                __m256 a[8];
+                for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
+                int64_t d = 0;
+                for (; d + 8 <= hd; d += 8) {
+                    const __m256 qv = _mm256_loadu_ps(qg + d);
+                    for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kb + i * hd + d), a[i]);
+                }
+                __m256 sum = hy_hsum8_ps(a);
+                if (d < hd) {
+                    float tail[8];
+                    for (int i = 0; i < 8; i++) {
+                        float x = 0.0f;
+                        for (int64_t e = d; e < hd; e++) x += qg[e] * kb[i * hd + e];
+                        tail[i] = x;
+                    }
+                    sum = _mm256_add_ps(sum, _mm256_loadu_ps(tail));
+                }
+                _mm256_storeu_ps(s + (size_t)g * s_stride + t, _mm256_mul_ps(sum, sc));
+            }
+        }
+    }
+    if (t < n_kv) /* the last positions (fewer than a block), or every position of a very wide head */
+        for (int64_t g = 0; g < n_heads; g++)
+            scores(HALF, s + (size_t)g * s_stride + t, q + (size_t)g * q_stride, k + (size_t)t * stride, stride, hd,
+                   n_kv - t, scale);
+}
+
+HY_INLINE void values_group(int HALF, float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
+                            const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
+    if (hd > HY_ATT_MAX_HD) {
+        for (int64_t g = 0; g < n_heads; g++)
+            values(HALF, out + (size_t)g * out_stride, p + (size_t)g * p_stride, v, stride, hd, n_kv);
+        return;
+    }
+    float vb[HY_ATT_BLOCK * HY_ATT_MAX_HD];
+    for (int64_t g = 0; g < n_heads; g++) memset(out + (size_t)g * out_stride, 0, sizeof(float) * (size_t)hd);
+    for (int64_t t = 0; t < n_kv; t += HY_ATT_BLOCK) {
+        const int64_t rows = n_kv - t < HY_ATT_BLOCK ? n_kv - t : HY_ATT_BLOCK;
+        kv_rows_to_f32(HALF, vb, v + (size_t)t * stride, stride, hd, rows);
+        for (int64_t g = 0; g < n_heads; g++) {
+            float *o = out + (size_t)g * out_stride;
+            const float *pg = p + (size_t)g * p_stride + t;
+            int64_t d = 0;
+            for (; d + 32 <= hd; d += 32) {
+                __m256 a0 = _mm256_loadu_ps(o + d), a1 = _mm256_loadu_ps(o + d + 8);
+                __m256 a2 = _mm256_loadu_ps(o + d + 16), a3 = _mm256_loadu_ps(o + d + 24);
+                for (int64_t i = 0; i < rows; i++) {
+                    const __m256 pt = _mm256_broadcast_ss(pg + i);
+                    const float *row = vb + i * hd + d;
+                    a0 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(row), a0);
+                    a1 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(row + 8), a1);
+                    a2 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(row + 16), a2);
+                    a3 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(row + 24), a3);
+                }
+                _mm256_storeu_ps(o + d, a0);
+                _mm256_storeu_ps(o + d + 8, a1);
+                _mm256_storeu_ps(o + d + 16, a2);
+                _mm256_storeu_ps(o + d + 24, a3);
+            }
+            for (; d + 8 <= hd; d += 8) {
+                __m256 a0 = _mm256_loadu_ps(o + d);
+                for (int64_t i = 0; i < rows; i++) a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(pg + i), _mm256_loadu_ps(vb + i * hd + d), a0);
+                _mm256_storeu_ps(o + d, a0);
+            }
+            for (; d < hd; d++) {
+                float a = o[d];
+                for (int64_t i = 0; i < rows; i++) a += pg[i] * vb[i * hd + d];
+                o[d] = a;
+            }
+        }
+    }
+}
+
+static void scores_group_f32(float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
+                             const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
+    scores_group(0, s, s_stride, q, q_stride, n_heads, k, stride, hd, n_kv, scale);
+}
+static void scores_group_f16(float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
+                             const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
+    scores_group(1, s, s_stride, q, q_stride, n_heads, k, stride, hd, n_kv, scale);
+}
+static void values_group_f32(float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
+                             const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
+    values_group(0, out, out_stride, p, p_stride, n_heads, v, stride, hd, n_kv);
+}
+static void values_group_f16(float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
+                             const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
+    values_group(1, out, out_stride, p, p_stride, n_heads, v, stride, hd, n_kv);
+}
+
+const hy_attn_kernels HY_ATTN_TABLE = { scores_f32,       scores_f16,       values_f32,       values_f16,
+                                        store_f16,        scores_group_f32, scores_group_f16, values_group_f32,
+                                        values_group_f16 };
