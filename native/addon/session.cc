@@ -53,6 +53,34 @@ struct Piece {
   std::vector<Candidate> candidates;
 };
 
+// Whether a thread-safe function still exists. Node finalizes and frees one
+// when its environment is torn down (a worker terminated) even while a thread
+// still holds it (see async_job.cc), so the generating thread calls or
+// releases it only under this lock and only before the finalizer has run.
+struct TsfnLife {
+  std::mutex lock;
+  bool gone = false;      // the finalizer ran
+  bool released = false;  // this side let go (Release, or a call answered napi_closing)
+};
+
+// Call (when call) and then, when release, let go of tsfn, unless it is gone
+// or already let go. napi_closing also counts as let go (the function is
+// being torn down: no further calls, no Release). Returns whether the call
+// went through (true when none was asked).
+bool CallGuarded(Napi::ThreadSafeFunction &tsfn, TsfnLife &life, bool call, bool release) {
+  std::lock_guard<std::mutex> hold(life.lock);
+  if (life.gone || life.released) return !call;
+  if (call && tsfn.NonBlockingCall() != napi_ok) {
+    life.released = true;
+    return false;
+  }
+  if (release) {
+    tsfn.Release();
+    life.released = true;
+  }
+  return true;
+}
+
 struct Request {
   // Set on the main thread before the job is queued; read-only afterwards.
   std::vector<int32_t> prompt;  // a prompt given as ids
@@ -68,6 +96,7 @@ struct Request {
   uint64_t start_ns = 0;
   Napi::ThreadSafeFunction tsfn;
   bool tsfn_alive = true;  // main thread only: cleared by the tsfn's finalizer
+  std::shared_ptr<TsfnLife> tsfn_life = std::make_shared<TsfnLife>();  // the generating thread's view
   hy_deadline deadline{};
   bool has_deadline = false;
 
@@ -118,7 +147,7 @@ hyperion_status Emit(void *user, const hy_generate_piece *p) {
     call = !r->notify_pending;
     r->notify_pending = true;
   }
-  if (call && r->tsfn.NonBlockingCall() != napi_ok) {  // the environment is closing
+  if (call && !CallGuarded(r->tsfn, *r->tsfn_life, true, false)) {  // the environment is closing
     r->Abort(HYPERION_DISPOSED);
     return HY_RAISE(HYPERION_ABORTED, nullptr, "JavaScript is gone");
   }
@@ -139,8 +168,7 @@ void Finish(Request *r, hyperion_status s, const hy_generate_stats &stats) {
     call = !r->notify_pending;
     r->notify_pending = true;
   }
-  if (call) r->tsfn.NonBlockingCall();
-  r->tsfn.Release();
+  CallGuarded(r->tsfn, *r->tsfn_life, call, true);
 }
 
 struct Job {
@@ -157,6 +185,7 @@ struct SessionCore {
   std::shared_ptr<Request> current;
   bool closing = false;
   Napi::ThreadSafeFunction closed;  // resolves dispose()'s promise; may be empty
+  std::shared_ptr<TsfnLife> closed_life = std::make_shared<TsfnLife>();
   bool has_closed = false;
   std::atomic<uint32_t> cached{0};  // tokens in the cache, for JS
 };
@@ -247,10 +276,7 @@ void WorkerMain(std::shared_ptr<SessionCore> core) {
   hy_session_free(core->session);
   core->session = nullptr;
   core->cached = 0;
-  if (core->has_closed) {
-    core->closed.NonBlockingCall();
-    core->closed.Release();
-  }
+  if (core->has_closed) CallGuarded(core->closed, *core->closed_life, true, true);
 }
 
 }  // namespace
@@ -552,12 +578,17 @@ Napi::Value SessionHandle::Generate(const Napi::CallbackInfo &info) {
   // process running. Its finalizer runs on the main thread after the last
   // call was delivered.
   std::shared_ptr<Request> keep = r;
+  std::shared_ptr<TsfnLife> life = r->tsfn_life;
   r->tsfn = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "hyperion-gen", 0, 1,
-                                          [keep](Napi::Env) { keep->tsfn_alive = false; });
+                                          [keep, life](Napi::Env) {
+                                            keep->tsfn_alive = false;
+                                            std::lock_guard<std::mutex> hold(life->lock);
+                                            life->gone = true;
+                                          });
   r->tsfn.Unref(env);
   if (timeout_ms > 0) {
     if (hy_deadline_arm(&r->deadline, &r->flag, HYPERION_TIMEOUT, (uint64_t)(timeout_ms * 1e6)) != HYPERION_OK) {
-      r->tsfn.Release();
+      CallGuarded(r->tsfn, *r->tsfn_life, false, true);
       return ThrowLastError(env);
     }
     r->has_deadline = true;
@@ -598,7 +629,11 @@ Napi::Value SessionHandle::Dispose(const Napi::CallbackInfo &info) {
   });
   {
     std::lock_guard<std::mutex> lock(core_->mu);
-    core_->closed = Napi::ThreadSafeFunction::New(env, resolve, "hyperion-gen-close", 0, 1);
+    std::shared_ptr<TsfnLife> life = core_->closed_life;
+    core_->closed = Napi::ThreadSafeFunction::New(env, resolve, "hyperion-gen-close", 0, 1, [life](Napi::Env) {
+      std::lock_guard<std::mutex> hold(life->lock);
+      life->gone = true;
+    });
     core_->has_closed = true;
   }
   Close();

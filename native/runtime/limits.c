@@ -37,8 +37,9 @@ hyperion_status hy_model_set_limits(hy_model *m, const hy_resource_limits *l) {
     hyperion_status s = hy_limits_check(m, l);
     if (s != HYPERION_OK) return s;
     pthread_mutex_lock(&m->limits_mu);
-    m->limits = *l;
+    /* all or nothing: the limits are kept only once the budget took its part */
     s = hyperionSetMemoryBudgetLimit(m->budget, l->max_memory_bytes);
+    if (s == HYPERION_OK) m->limits = *l;
     pthread_mutex_unlock(&m->limits_mu);
     return s;
 }
