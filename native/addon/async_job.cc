@@ -18,15 +18,22 @@ struct TsfnLife {
   bool gone = false;
 };
 
+struct JobState;
+void SettleCall(Napi::Env env, Napi::Function, std::nullptr_t *, JobState *state);
+// Typed, so a call still queued when the environment is torn down reaches
+// SettleCall with a null env and the state is freed (the untyped form drops
+// such calls, and with them the job and whatever it loaded).
+using SettleFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, JobState, SettleCall>;
+
 struct JobState {
   std::unique_ptr<AsyncJob> job;
   Napi::Promise::Deferred deferred;
-  Napi::ThreadSafeFunction tsfn;
+  SettleFunction tsfn;
   std::shared_ptr<TsfnLife> life = std::make_shared<TsfnLife>();
   JobState(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 };
 
-void Settle(Napi::Env env, Napi::Function, JobState *state) {
+void SettleCall(Napi::Env env, Napi::Function, std::nullptr_t *, JobState *state) {
   std::unique_ptr<JobState> owned(state);
   if (env == nullptr) {  // environment torn down: nobody to tell
     state->job->Discard();
@@ -59,10 +66,12 @@ Napi::Promise StartAsyncJob(Napi::Env env, std::unique_ptr<AsyncJob> job, const 
   state->job = std::move(job);
   Napi::Promise promise = state->deferred.Promise();
   std::shared_ptr<TsfnLife> life = state->life;
-  state->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function(), name, 0, 1, [life](Napi::Env) {
-    std::lock_guard<std::mutex> hold(life->lock);
-    life->gone = true;
-  });
+  state->tsfn = SettleFunction::New(env, name, 0, 1, static_cast<std::nullptr_t *>(nullptr),
+                                    [life](Napi::Env, void *, std::nullptr_t *) {
+                                      std::lock_guard<std::mutex> hold(life->lock);
+                                      life->gone = true;
+                                    },
+                                    static_cast<void *>(nullptr));
   try {
     std::thread([state, thread_name = std::string(name)]() {
       pthread_setname_np(pthread_self(), thread_name.substr(0, 15).c_str());
@@ -71,10 +80,10 @@ Napi::Promise StartAsyncJob(Napi::Env env, std::unique_ptr<AsyncJob> job, const 
       AsyncJob *job = state->job.get();
       job->status = job->Execute();
       if (job->status != HYPERION_OK) job->error = *hyperionGetLastError();
-      Napi::ThreadSafeFunction tsfn = state->tsfn;
+      SettleFunction tsfn = state->tsfn;
       std::shared_ptr<TsfnLife> life = state->life;
       std::lock_guard<std::mutex> hold(life->lock);  // the queue is unbounded: the call never waits
-      napi_status called = life->gone ? napi_closing : tsfn.BlockingCall(state, Settle);
+      napi_status called = life->gone ? napi_closing : tsfn.BlockingCall(state);
       if (called != napi_ok) {  // the environment is closing: napi_closing already let go of the function
         job->Discard();
         delete state;
