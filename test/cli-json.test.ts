@@ -85,6 +85,11 @@ describe('CLI --json outputs validate against their schemas', () => {
     const usage = runCli(['make-model', '--shape', 'enormous', '--json', path.join(dir, 'x.gguf')]);
     expect(usage.status).toBe(EXIT.usage);
     expect(expectSchema('cli-error', usage.stdout).error.code).toBe('HYPERION_INVALID_ARGUMENT');
+    // profile's own checks of its flags too (they were text on stderr)
+    const flag = runCli(['profile', path.join(dir, 'x.gguf'), '--tokens', '0', '--json']);
+    expect(flag.status).toBe(EXIT.usage);
+    const e = expectSchema('cli-error', flag.stdout).error;
+    expect([e.code, e.field]).toEqual(['HYPERION_INVALID_ARGUMENT', '--tokens']);
   });
 
   it('bench --quick writes a result file, and --compare judges each row', () => {

@@ -16,7 +16,7 @@ describe('hyperion profile', () => {
     expect(runCli(['profile', 'a.gguf', 'b.gguf']).status).toBe(2);
     const bad = runCli(['profile', 'm.gguf', '--tokens', 'many']);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('--tokens expects an integer');
+    expect(bad.stderr).toContain('--tokens: expected an integer 1..');
     expect(runCli(['profile', 'm.gguf', '--tokens', '0']).status).toBe(2);
     expect(runCli(['profile', 'm.gguf', '--threads', '-1']).status).toBe(2);
     expect(runCli(['profile', 'm.gguf', '-p', 'hi', '--tokens', '4']).status).toBe(2);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command, CommandContext } from './main';
 import { EXIT } from './exit-codes';
+import { invalidArgument } from '../errors';
 import { loadModel, type Model } from '../model';
 import {
   initProfiler,
@@ -32,10 +33,11 @@ interface PromptTokens {
   synthetic: boolean;
 }
 
-function parseCount(value: string | boolean | undefined, flag: string, min: number, max: number): number | string {
-  if (value === undefined) return NaN;
+/** --flag's integer in min..max; a usage error (HYPERION_INVALID_ARGUMENT, so --json prints it as JSON) otherwise. */
+function parseCount(value: string | boolean | undefined, flag: string, min: number, max: number): number {
   const n = Number(value);
-  if (typeof value !== 'string' || !/^\d+$/.test(value) || n < min || n > max) return `--${flag} expects an integer ${min}..${max}, got "${String(value)}"`;
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || n < min || n > max)
+    throw invalidArgument(`--${flag}`, `an integer ${min}..${max}`, value);
   return n;
 }
 
@@ -97,28 +99,16 @@ function phaseLines(summary: ProfileSummary): string[] {
 }
 
 async function run(ctx: CommandContext): Promise<number> {
-  if (ctx.positionals.length !== 1) {
-    ctx.err(`hyperion profile: expected one model path, got ${ctx.positionals.length}\n\nUsage: ${profileCommand.usage}`);
-    return EXIT.usage;
-  }
+  // usage errors are HYPERION_INVALID_ARGUMENT: exit 2, and {"error": ...} on stdout with --json (main.ts)
+  if (ctx.positionals.length !== 1)
+    throw invalidArgument('model', `one model path (${profileCommand.usage})`, ctx.positionals.join(' ') || undefined);
   const prompt = ctx.values.prompt as string | undefined;
-  if (prompt !== undefined && ctx.values.tokens !== undefined) {
-    ctx.err('hyperion profile: give either -p/--prompt or --tokens, not both');
-    return EXIT.usage;
-  }
+  if (prompt !== undefined && ctx.values.tokens !== undefined)
+    throw invalidArgument('--tokens', 'no --tokens when -p/--prompt is given (one or the other)', ctx.values.tokens);
   const tokens = ctx.values.tokens === undefined ? DEFAULT_TOKENS : parseCount(ctx.values.tokens, 'tokens', 1, MAX_TOKENS);
   const threads = ctx.values.threads === undefined ? 0 : parseCount(ctx.values.threads, 'threads', 1, 256);
   const batch = ctx.values.batch === undefined ? 0 : parseCount(ctx.values.batch, 'batch', 1, 4096);
-  for (const v of [tokens, threads, batch]) {
-    if (typeof v === 'string') {
-      ctx.err(`hyperion profile: ${v}`);
-      return EXIT.usage;
-    }
-  }
-  if (prompt !== undefined && prompt.length === 0) {
-    ctx.err('hyperion profile: -p/--prompt must not be empty');
-    return EXIT.usage;
-  }
+  if (prompt !== undefined && prompt.length === 0) throw invalidArgument('--prompt', 'a non-empty prompt', prompt);
   const tracePath = path.resolve((ctx.values.output as string | undefined) ?? 'profile.json');
   const modelPath = ctx.positionals[0];
   const note = (t: string) => (ctx.json ? ctx.err(t) : ctx.out(t));
