@@ -174,6 +174,19 @@ HY_TEST(rope_simd_matches_scalar) {
     }
 }
 
+/* count random cache values in [-1, 1], F16 (half) or F32 */
+static void fill_cache(uint8_t *cache, int64_t count, int half) {
+    for (int64_t i = 0; i < count; i++) {
+        const float v = rnd_float();
+        if (half) {
+            const uint16_t h = hy_fp32_to_fp16(v);
+            memcpy(cache + 2 * i, &h, 2);
+        } else {
+            memcpy(cache + 4 * i, &v, 4);
+        }
+    }
+}
+
 HY_TEST(attention_simd_matches_scalar_over_strided_cache) {
     table t[3];
     const int nt = tables(HY_KGROUP_ATTENTION, t);
@@ -189,15 +202,7 @@ HY_TEST(attention_simd_matches_scalar_over_strided_cache) {
                 float *q = malloc(sizeof(float) * hd), *p = malloc(sizeof(float) * n_kv);
                 float *s1 = malloc(sizeof(float) * n_kv), *s2 = malloc(sizeof(float) * n_kv);
                 float *o1 = malloc(sizeof(float) * hd), *o2 = malloc(sizeof(float) * hd);
-                for (int64_t i = 0; i < heads * hd * n_kv; i++) {
-                    const float v = rnd_float();
-                    if (half) {
-                        const uint16_t h = hy_fp32_to_fp16(v);
-                        memcpy(cache + 2 * i, &h, 2);
-                    } else {
-                        memcpy(cache + 4 * i, &v, 4);
-                    }
-                }
+                fill_cache(cache, heads * hd * n_kv, half);
                 for (int64_t d = 0; d < hd; d++) q[d] = rnd_float();
                 double psum = 0;
                 for (int64_t i = 0; i < n_kv; i++) psum += (p[i] = fabsf(rnd_float()));
@@ -246,15 +251,7 @@ HY_TEST(attention_group_matches_per_head_reference) {
                     float *q = malloc(sizeof(float) * q_stride * (size_t)G), *p = malloc(sizeof(float) * s_stride * (size_t)G);
                     float *s1 = malloc(sizeof(float) * s_stride * (size_t)G), *s2 = malloc(sizeof(float) * s_stride * (size_t)G);
                     float *o1 = malloc(sizeof(float) * o_stride * (size_t)G), *o2 = malloc(sizeof(float) * o_stride * (size_t)G);
-                    for (int64_t i = 0; i < kv_heads * hd * n_kv; i++) {
-                        const float v = rnd_float();
-                        if (half) {
-                            const uint16_t h = hy_fp32_to_fp16(v);
-                            memcpy(cache + 2 * i, &h, 2);
-                        } else {
-                            memcpy(cache + 4 * i, &v, 4);
-                        }
-                    }
+                    fill_cache(cache, kv_heads * hd * n_kv, half);
                     for (size_t i = 0; i < q_stride * (size_t)G; i++) q[i] = rnd_float();
                     double psum = 0;
                     for (int64_t g = 0; g < G; g++) {

@@ -99,14 +99,7 @@ HY_INLINE void hy_x512_rows4_q45_K(int HIGH_BIT, const uint8_t *w, size_t rb, co
         for (int c = 0; c < 4; c++) {
             const __m512i yv = _mm512_loadu_si512((const void *)(y + 64 * c));
             for (int r = 0; r < 4; r++) {
-                const uint8_t *q = p0 + r * rb + qs_off;
-                __m512i qv = _mm512_and_si512(
-                    _mm512_srlv_epi32(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(q + 32 * c))), half), m4);
-                if (HIGH_BIT) { /* bit 2c (low half) / 2c+1 (high half) of qh to bit 4 */
-                    const int lo = (4 - 2 * c) & 31, hi = (3 - 2 * c) & 31;
-                    const __m512i rot = _mm512_rolv_epi32(hb[r], _mm512_setr_epi32(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi));
-                    qv = _mm512_ternarylogic_epi32(qv, rot, _mm512_set1_epi8(0x10), 0xF8); /* qv | (rot & 0x10) */
-                }
+                const __m512i qv = hy_x512_k45_chunk(HIGH_BIT, p0 + r * rb + qs_off, c, hb[r], half, m4);
                 sumi[r] = hy_x512_madd_acc(sumi[r], _mm512_maddubs_epi16(qv, yv), _mm512_shuffle_epi8(s4[r], pick[c]));
             }
         }

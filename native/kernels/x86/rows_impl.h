@@ -229,6 +229,20 @@ HY_INLINE __m512i hy_x512_madd_acc(__m512i p, __m512i a, __m512i b) {
  * (2c+1), matching 64 consecutive activations. The eight 6-bit scales and
  * mins are decoded with vector shifts; vpshufb picks the scale of each half. */
 
+/* Chunk c (elements 64c .. 64c + 63: sub-blocks 2c and 2c + 1) of a Q4_K /
+ * Q5_K block's quants as bytes in activation order; q: the block's quants,
+ * hb: (Q5_K) its 32 qh bytes in both 256-bit halves; half and m4 as below. */
+HY_INLINE __m512i hy_x512_k45_chunk(int HIGH_BIT, const uint8_t *q, int c, __m512i hb, __m512i half, __m512i m4) {
+    __m512i qv = _mm512_and_si512(
+        _mm512_srlv_epi32(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(q + 32 * c))), half), m4);
+    if (HIGH_BIT) { /* bit 2c (low half) / 2c+1 (high half) of qh to bit 4 */
+        const int lo = (4 - 2 * c) & 31, hi = (3 - 2 * c) & 31;
+        const __m512i rot = _mm512_rolv_epi32(hb, _mm512_setr_epi32(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi));
+        qv = _mm512_ternarylogic_epi32(qv, rot, _mm512_set1_epi8(0x10), 0xF8); /* qv | (rot & 0x10) */
+    }
+    return qv;
+}
+
 /* out[r] = dot(row r, x) for R <= HY_X86_ROWS rows of Q4_K (HIGH_BIT 0) or
  * Q5_K (HIGH_BIT 1), rb bytes apart, over nb super-blocks. Several rows per
  * pass share the activation's loads and its per-block figures (d_y, pair
@@ -273,14 +287,7 @@ HY_INLINE void hy_x512_rows_q45_K(int HIGH_BIT, int R, const uint8_t *w, size_t 
         for (int c = 0; c < 4; c++) {
             const __m512i yv = _mm512_loadu_si512((const void *)(y + 64 * c));
             for (int r = 0; r < R; r++) {
-                const uint8_t *q = w + r * rb + b * bs + qs_off;
-                __m512i qv = _mm512_and_si512(
-                    _mm512_srlv_epi32(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(q + 32 * c))), half), m4);
-                if (HIGH_BIT) { /* bit 2c (low half) / 2c+1 (high half) of qh to bit 4 */
-                    const int lo = (4 - 2 * c) & 31, hi = (3 - 2 * c) & 31;
-                    const __m512i rot = _mm512_rolv_epi32(hb[r], _mm512_setr_epi32(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi));
-                    qv = _mm512_ternarylogic_epi32(qv, rot, _mm512_set1_epi8(0x10), 0xF8); /* qv | (rot & 0x10) */
-                }
+                const __m512i qv = hy_x512_k45_chunk(HIGH_BIT, w + r * rb + b * bs + qs_off, c, hb[r], half, m4);
                 const __m512i p = _mm512_maddubs_epi16(qv, yv);
                 sumi[r] = hy_x512_madd_acc(sumi[r], p, _mm512_shuffle_epi8(s4[r], pick[c]));
             }
