@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   // the native figure (VmHWM before its reset for the decode peak) or, when /proc was unreadable, the process's maxRSS
   r.peakRssBytes = Math.max(Number(r.peakRssBytes ?? 0), process.resourceUsage().maxRSS * 1024);
   // the bandwidth probe, run here right after the decode: on a shared machine
-  // the figure moves over minutes, so each run's ceiling comes from its own sitting
+  // the figure moves over minutes (the caller keeps the higher of this and its own)
   try {
     const l = (await native().machineLimits()) as { bandwidthGbps: number; bandwidthGbpsMt: number };
     r.bandwidthGbps = o.threads > 1 ? l.bandwidthGbpsMt : l.bandwidthGbps;
