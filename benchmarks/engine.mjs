@@ -2,7 +2,8 @@
 //
 //   node benchmarks/engine.mjs [--shape tinyllama-1.1b] [--types q4_0,q8_0,q4_k_m,f16] [--threads 1,2]
 //                              [--prompt 512] [--gen 128] [--models <dir>] [--out <file.json>]
-//                              [--llama-bench <path to a llama-bench binary you built>] [--llama-reps 2] [--help]
+//                              [--llama-bench <path to a llama-bench binary you built>] [--llama-reps 2]
+//                              [--repeat N] [--help]
 //
 // The suite (`npm run bench`, src/bench/) runs the same end-to-end measurement
 // for every type at a smaller default shape; this script keeps the issue-3
@@ -13,8 +14,10 @@
 // kernels, greedy). It measures the machine's memory bandwidth and reports the
 // decode ceiling it implies (bandwidth / weight bytes read per token) and the
 // share of it reached. With --llama-bench it runs that binary on the same file,
-// threads and sizes in the same sitting and prints the ratio. Measures and
-// prints; asserts nothing.
+// threads and sizes in the same sitting and prints the ratio (first repeat).
+// --repeat N runs every (type, threads) N times, interleaved, and reports the
+// median-decode run with the range: on a shared machine one run says little.
+// Measures and prints; asserts nothing.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,6 +43,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'llama-bench': { type: 'string' },
     'llama-reps': { type: 'string', default: '2' },
+    repeat: { type: 'string', default: '1' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -53,6 +57,11 @@ if (values.help) {
 const types = values.types.split(',');
 const threadCounts = values.threads.split(',').map(Number);
 const prompt = Number(values.prompt), gen = Number(values.gen);
+const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50) {
+  console.error(`--repeat expects an integer 1..50, got "${values.repeat}"`);
+  process.exit(2);
+}
 
 function bar(label, done, total) {
   if (!process.stderr.isTTY) return;
@@ -64,46 +73,69 @@ function bar(label, done, total) {
 console.error('measuring memory bandwidth and peak arithmetic...');
 const limits = await native().machineLimits();
 
-const rows = [];
+// --repeat N: every (type, threads) run N times, the repeats interleaved (all
+// types and thread counts once, then again), so a slow phase of a shared
+// machine lands on one repeat of several rows rather than on every repeat of
+// one; the row reports the median-decode run and keeps every run's figures
+const models = {};
 for (const type of types) {
   if (!fs.existsSync(engine.engineModelPath(values.models, values.shape, type))) console.error(`making ${values.shape}-${type}.gguf (once; cached)...`);
-  const model = await engine.ensureEngineModel(values.models, values.shape, type, (d, t) => bar(`make ${type}`, d, t));
-  for (const threads of threadCounts) {
-    console.error(`running ${type} with ${threads} thread(s)...`);
-    let r;
-    try {
-      r = await engine.runEngineChild(model.path, { threads, promptTokens: prompt, genTokens: gen, promptRuns: 1 });
-    } catch (e) {
-      console.error(e.message);
-      continue;
+  models[type] = await engine.ensureEngineModel(values.models, values.shape, type, (d, t) => bar(`make ${type}`, d, t));
+}
+const runs = new Map(); // `${type}/${threads}` -> rows, one per repeat
+for (let rep = 0; rep < repeat; rep++) {
+  for (const type of types) {
+    for (const threads of threadCounts) {
+      console.error(`running ${type} with ${threads} thread(s)${repeat > 1 ? ` (repeat ${rep + 1} of ${repeat})` : ''}...`);
+      let r;
+      try {
+        r = await engine.runEngineChild(models[type].path, { threads, promptTokens: prompt, genTokens: gen, promptRuns: 1 });
+      } catch (e) {
+        console.error(e.message);
+        continue;
+      }
+      const [, tg] = engine.engineRows(r, values.shape, type, limits);
+      const row = {
+        type,
+        threads,
+        promptTokensPerSecond: prompt / (r.promptMs / 1000),
+        decodeTokensPerSecond: tg.value,
+        bandwidthGbps: tg.metrics.bandwidthGbps,
+        decodeCeilingTokensPerSecond: tg.metrics.decodeCeilingTokensPerSecond,
+        shareOfCeiling: tg.metrics.shareOfLimit,
+        weightBytesPerToken: r.weightBytesPerToken,
+        fileBytes: r.fileBytes,
+        kvBytes: r.kvBytes,
+        peakRssBytes: r.peakRssBytes,
+        rssBudgetBytes: r.fileBytes + r.kvBytes + 64 * 1024 * 1024,
+        postPromptRssBytes: r.postPromptRssBytes,
+        decodePeakRssBytes: r.decodePeakRssBytes,
+        decodePeakRssMethod: r.decodePeakRssMethod,
+        decodeRssTargetBytes: r.decodeRssTargetBytes,
+        decodeRssTargetHolds: r.decodeRssTargetHolds,
+        loadMs: r.loadMs,
+      };
+      if (values['llama-bench'] && rep === 0) row.llamaCpp = runLlamaBench(values['llama-bench'], models[type].path, threads);
+      const key = `${type}/${threads}`;
+      if (!runs.has(key)) runs.set(key, []);
+      runs.get(key).push(row);
+      console.error(`  ${type} x${threads}: pp ${row.promptTokensPerSecond.toFixed(1)} tok/s, tg ${row.decodeTokensPerSecond.toFixed(2)} tok/s ` +
+        `(${(row.shareOfCeiling * 100).toFixed(0)}% of the ${row.decodeCeilingTokensPerSecond.toFixed(1)} tok/s ceiling), peak RSS ${(row.peakRssBytes / 1048576).toFixed(0)} MiB` +
+        `, decode peak RSS ${(row.decodePeakRssBytes / 1048576).toFixed(0)} MiB (target ${(row.decodeRssTargetBytes / 1048576).toFixed(0)} MiB: ${row.decodeRssTargetHolds ? 'holds' : 'MISSED'}; ${row.decodePeakRssMethod})` +
+        (row.llamaCpp?.promptTokensPerSecond ? `; llama.cpp pp ${row.llamaCpp.promptTokensPerSecond.toFixed(1)}, tg ${row.llamaCpp.decodeTokensPerSecond.toFixed(2)}` : ''));
     }
-    const [, tg] = engine.engineRows(r, values.shape, type, limits);
-    const row = {
-      type,
-      threads,
-      promptTokensPerSecond: prompt / (r.promptMs / 1000),
-      decodeTokensPerSecond: tg.value,
-      bandwidthGbps: tg.metrics.bandwidthGbps,
-      decodeCeilingTokensPerSecond: tg.metrics.decodeCeilingTokensPerSecond,
-      shareOfCeiling: tg.metrics.shareOfLimit,
-      weightBytesPerToken: r.weightBytesPerToken,
-      fileBytes: r.fileBytes,
-      kvBytes: r.kvBytes,
-      peakRssBytes: r.peakRssBytes,
-      rssBudgetBytes: r.fileBytes + r.kvBytes + 64 * 1024 * 1024,
-      postPromptRssBytes: r.postPromptRssBytes,
-      decodePeakRssBytes: r.decodePeakRssBytes,
-      decodePeakRssMethod: r.decodePeakRssMethod,
-      decodeRssTargetBytes: r.decodeRssTargetBytes,
-      decodeRssTargetHolds: r.decodeRssTargetHolds,
-      loadMs: r.loadMs,
-    };
-    if (values['llama-bench']) row.llamaCpp = runLlamaBench(values['llama-bench'], model.path, threads);
+  }
+}
+const rows = [];
+for (const type of types) {
+  for (const threads of threadCounts) {
+    const all = runs.get(`${type}/${threads}`);
+    if (!all) continue;
+    const sorted = [...all].sort((a, b) => a.decodeTokensPerSecond - b.decodeTokensPerSecond);
+    const row = { ...sorted[Math.floor((sorted.length - 1) / 2)] };
+    row.llamaCpp = all[0].llamaCpp;
+    if (all.length > 1) row.repeats = all.map((x) => ({ decodeTokensPerSecond: x.decodeTokensPerSecond, shareOfCeiling: x.shareOfCeiling, bandwidthGbps: x.bandwidthGbps, promptTokensPerSecond: x.promptTokensPerSecond }));
     rows.push(row);
-    console.error(`  ${type} x${threads}: pp ${row.promptTokensPerSecond.toFixed(1)} tok/s, tg ${row.decodeTokensPerSecond.toFixed(2)} tok/s ` +
-      `(${(row.shareOfCeiling * 100).toFixed(0)}% of the ${row.decodeCeilingTokensPerSecond.toFixed(1)} tok/s ceiling), peak RSS ${(row.peakRssBytes / 1048576).toFixed(0)} MiB` +
-      `, decode peak RSS ${(row.decodePeakRssBytes / 1048576).toFixed(0)} MiB (target ${(row.decodeRssTargetBytes / 1048576).toFixed(0)} MiB: ${row.decodeRssTargetHolds ? 'holds' : 'MISSED'}; ${row.decodePeakRssMethod})` +
-      (row.llamaCpp?.promptTokensPerSecond ? `; llama.cpp pp ${row.llamaCpp.promptTokensPerSecond.toFixed(1)}, tg ${row.llamaCpp.decodeTokensPerSecond.toFixed(2)}` : ''));
   }
 }
 
@@ -123,11 +155,16 @@ function runLlamaBench(binary, file, threads) {
 const mib = (b) => (b / 1048576).toFixed(0);
 console.log(`\n${values.shape}: prompt ${prompt} tokens, decode ${gen} tokens; bandwidth at the start ${limits.bandwidthGbps.toFixed(1)} GB/s (1 thread), ${limits.bandwidthGbpsMt.toFixed(1)} GB/s (${limits.mtThreads} threads); each row's ceiling uses the higher of that and the bandwidth probed in its own process right after its decode (bw GB/s)`);
 const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'bw GB/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB', 'decode RSS MiB'];
+if (repeat > 1) header.splice(4, 0, 'tg range', 'share range');
 if (values['llama-bench']) header.push('llama.cpp pp', 'llama.cpp tg', 'pp ratio', 'tg ratio');
 const table = rows.map((r) => {
   const cells = [r.type, r.threads, r.promptTokensPerSecond.toFixed(1), r.decodeTokensPerSecond.toFixed(2), r.bandwidthGbps.toFixed(1), r.decodeCeilingTokensPerSecond.toFixed(2),
     `${(r.shareOfCeiling * 100).toFixed(0)}%`, mib(r.peakRssBytes), mib(r.rssBudgetBytes),
     r.decodePeakRssBytes ? `${mib(r.decodePeakRssBytes)}${r.decodeRssTargetHolds ? '' : ' (over)'}` : '-'];
+  if (repeat > 1) {
+    const tg = (r.repeats ?? [r]).map((x) => x.decodeTokensPerSecond), sh = (r.repeats ?? [r]).map((x) => x.shareOfCeiling * 100);
+    cells.splice(4, 0, `${Math.min(...tg).toFixed(2)}-${Math.max(...tg).toFixed(2)}`, `${Math.min(...sh).toFixed(0)}-${Math.max(...sh).toFixed(0)}%`);
+  }
   if (values['llama-bench']) {
     const l = r.llamaCpp ?? {};
     cells.push(l.promptTokensPerSecond?.toFixed(1) ?? '-', l.decodeTokensPerSecond?.toFixed(2) ?? '-',
@@ -142,7 +179,7 @@ for (const r of table) console.log(r.map((c, i) => c.padStart(widths[i])).join('
 
 let commit = null;
 try { commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
-const result = { benchmark: 'engine', date: new Date().toISOString(), commit, machine: { cpu: h.getCpuFeatures(), limits }, shape: values.shape, prompt, gen, rows };
+const result = { benchmark: 'engine', date: new Date().toISOString(), commit, machine: { cpu: h.getCpuFeatures(), limits }, shape: values.shape, prompt, gen, repeat, rows };
 const out = values.out ?? path.join(root, 'benchmarks', 'results', `engine-${Date.now()}.json`);
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify(result, null, 2));
