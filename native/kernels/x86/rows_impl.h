@@ -244,9 +244,10 @@ HY_INLINE __m512i hy_x512_k45_chunk(int HIGH_BIT, const uint8_t *q, int c, __m51
 }
 
 /* out[r] = dot(row r, x) for R <= HY_X86_ROWS rows of Q4_K (HIGH_BIT 0) or
- * Q5_K (HIGH_BIT 1), rb bytes apart, over nb super-blocks. Several rows per
- * pass share the activation's loads and its per-block figures (d_y, pair
- * sums of bsums), which a row at a time recomputes for every row. */
+ * Q5_K (HIGH_BIT 1), rb bytes apart, over nb super-blocks. Called with one
+ * row (dot products, and the rows a four-row pass leaves over); decode's
+ * four-row kernel, which also shares the block-head unpacking between rows,
+ * is matvec_k4_impl.h. */
 HY_INLINE void hy_x512_rows_q45_K(int HIGH_BIT, int R, const uint8_t *w, size_t rb, const uint8_t *px, int64_t nb,
                                   float *out) {
     const int bs = HIGH_BIT ? 176 : 144, qs_off = HIGH_BIT ? HY_Q5_K_QS : HY_Q4_K_QS;
