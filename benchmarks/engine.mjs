@@ -12,8 +12,8 @@
 // thread count runs, in a child process (so peak RSS is per run): load, one call processing --prompt tokens
 // (matrix-matrix kernels), then --gen tokens decoded one at a time (matrix-vector
 // kernels, greedy). It measures the machine's memory bandwidth and reports the
-// decode ceiling it implies (bandwidth / weight bytes read per token) and the
-// share of it reached. With --llama-bench it runs that binary on the same file,
+// decode ceiling it implies (bandwidth / bytes read per token: the weights and
+// the KV cache so far) and the share of it reached. With --llama-bench it runs that binary on the same file,
 // threads and sizes in the same sitting and prints the ratio (first repeat).
 // --repeat N runs every (type, threads) N times, interleaved, and reports the
 // median-decode run with the range: on a shared machine one run says little.
@@ -104,6 +104,7 @@ for (let rep = 0; rep < repeat; rep++) {
         decodeCeilingTokensPerSecond: tg.metrics.decodeCeilingTokensPerSecond,
         shareOfCeiling: tg.metrics.shareOfLimit,
         weightBytesPerToken: r.weightBytesPerToken,
+        kvReadBytesPerToken: tg.metrics.kvReadBytesPerToken,
         fileBytes: r.fileBytes,
         kvBytes: r.kvBytes,
         peakRssBytes: r.peakRssBytes,

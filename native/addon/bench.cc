@@ -129,6 +129,11 @@ class BenchJob : public AsyncJob {
     for (uint32_t l = 0; l < w.n_layer; l++)
       for (int t = 0; t < HY_L_COUNT; t++)
         if (w.layers[l].t[t]) weight_bytes_per_token_ += (double)w.layers[l].t[t]->n_bytes;
+    // cache bytes one decoded token's attention reads: the K and V rows of every
+    // position so far, in every layer; decode step i sees prompt + i + 1 positions,
+    // so the mean over the run is at prompt + (gen + 1) / 2 positions
+    kv_read_bytes_per_token_ =
+        gen_ ? (double)hy_llama_kv_bytes(&hp, 1, HY_KV_CACHE_F16) * ((double)prompt_ + (gen_ + 1) / 2.0) : 0.0;
     kv_bytes_ = (double)hy_llama_kv_bytes(&hp, prompt_ + gen_, HY_KV_CACHE_F16);
     file_bytes_ = (double)hy_gguf_file_size(model_->llama->gguf);
     decode_rss_target_ = file_bytes_ + kv_bytes_ + 64.0 * 1024 * 1024;
@@ -142,6 +147,7 @@ class BenchJob : public AsyncJob {
     o.Set("genTokens", gen_);
     o.Set("genMs", gen_ms_);
     o.Set("weightBytesPerToken", weight_bytes_per_token_);
+    o.Set("kvReadBytesPerToken", kv_read_bytes_per_token_);
     o.Set("kvBytes", kv_bytes_);
     o.Set("fileBytes", file_bytes_);
     o.Set("threads", hy_threadpool_size(model_->pool));
@@ -168,7 +174,7 @@ class BenchJob : public AsyncJob {
   std::vector<double> prompt_runs_ms_, token_ms_;  // per prompt run, per decoded token
   hy_model *model_ = nullptr;
   hy_llama_context *ctx_ = nullptr;
-  double load_ms_ = 0, prompt_ms_ = 0, gen_ms_ = 0, weight_bytes_per_token_ = 0, kv_bytes_ = 0, file_bytes_ = 0;
+  double load_ms_ = 0, prompt_ms_ = 0, gen_ms_ = 0, weight_bytes_per_token_ = 0, kv_read_bytes_per_token_ = 0, kv_bytes_ = 0, file_bytes_ = 0;
   double peak_rss_ = 0, post_prompt_rss_ = 0, decode_peak_rss_ = 0, decode_rss_target_ = 0;
   std::string rss_method_;
 };
