@@ -63,22 +63,6 @@ HY_INLINE __m256i hy_dot_u8s8(__m256i u, __m256i s) {
 
 /* ---- Q8_0 activation side data: d_x as float and the offset correction ---- */
 
-/* For nb activation blocks at x: dx[b] = d_x, corr[b] = z_neg * sum(qs) (z_neg
- * = -8 for Q4_0 weights, -128 for Q8_0 weights with VNNI, 0 when unused). */
-HY_INLINE void hy_x86_q8_0_side(const uint8_t *x, int64_t nb, float z_neg, float *dx, float *corr) {
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    for (int64_t b = 0; b < nb; b++, x += 34) {
-        dx[b] = hy_f16_at(x);
-        if (z_neg != 0.0f) {
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(x + 2));
-            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16);
-            corr[b] = z_neg * (float)hy_hsum_epi32(s);
-        } else {
-            corr[b] = 0.0f;
-        }
-    }
-}
-
 /* The F16 scales at p, p + stride, ..., p + 7 * stride as 8 floats: eight
  * 16-byte loads (each inside its block) and a tree of unpacks. (vpgatherdd is
  * far slower on many CPUs and hypervisors.) */
@@ -89,6 +73,51 @@ HY_INLINE __m256 hy_f16x8_strided(const uint8_t *p, int stride) {
     const __m128i a45 = _mm_unpacklo_epi16(v[4], v[5]), a67 = _mm_unpacklo_epi16(v[6], v[7]);
     const __m128i b0 = _mm_unpacklo_epi32(a01, a23), b1 = _mm_unpacklo_epi32(a45, a67);
     return _mm256_cvtph_ps(_mm_unpacklo_epi64(b0, b1));
+}
+
+/* [sum of a0's lanes, ..., sum of a7's lanes] for eight int32 vectors */
+HY_INLINE __m256i hy_hsum8_epi32(const __m256i a[8]) {
+    const __m256i h01 = _mm256_hadd_epi32(a[0], a[1]), h23 = _mm256_hadd_epi32(a[2], a[3]);
+    const __m256i h45 = _mm256_hadd_epi32(a[4], a[5]), h67 = _mm256_hadd_epi32(a[6], a[7]);
+    const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
+                            _mm256_permute2x128_si256(h0123, h4567, 0x31));
+}
+
+/* For nb activation blocks at x: dx[b] = d_x, corr[b] = z_neg * sum(qs) (z_neg
+ * = -8 for Q4_0 weights, -128 for Q8_0 weights with VNNI, 0 when unused).
+ * Eight blocks at a time: their scales by one strided gather, their sums
+ * reduced together by one hadd tree (a horizontal sum per block made this
+ * ~10 cycles a block, which a decode matvec call paid for every chunk). */
+HY_INLINE void hy_x86_q8_0_side(const uint8_t *x, int64_t nb, float z_neg, float *dx, float *corr) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    const __m256 z = _mm256_set1_ps(z_neg);
+    int64_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        const uint8_t *p = x + b * 34;
+        _mm256_storeu_ps(dx + b, hy_f16x8_strided(p, 34));
+        if (z_neg == 0.0f) {
+            _mm256_storeu_ps(corr + b, _mm256_setzero_ps());
+            continue;
+        }
+        __m256i sums[8];
+        for (int k = 0; k < 8; k++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(p + k * 34 + 2));
+            sums[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16);
+        }
+        _mm256_storeu_ps(corr + b, _mm256_mul_ps(z, _mm256_cvtepi32_ps(hy_hsum8_epi32(sums))));
+    }
+    for (; b < nb; b++) {
+        const uint8_t *p = x + b * 34;
+        dx[b] = hy_f16_at(p);
+        if (z_neg != 0.0f) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(p + 2));
+            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16);
+            corr[b] = z_neg * (float)hy_hsum_epi32(s);
+        } else {
+            corr[b] = 0.0f;
+        }
+    }
 }
 
 /* The 8 int32 partial sums of one Q4_0 / Q8_0 weight block (at blk: scale,
