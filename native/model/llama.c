@@ -526,11 +526,15 @@ static void product_rows(void *arg, size_t begin, size_t end, int thread_index) 
 /* y[n, rows(w)] = src[n, ne0(w)] W^T, rows split across the pool. Chunks are
  * multiples of 16 rows (the widest register tile) and small enough that an
  * abort is noticed within a few milliseconds. names: the product's zone names
- * (matvec, matmul). Chunks are handed out dynamically in decode too: each is
- * a contiguous run of at least 16 rows (one stream from DRAM either way), and
- * on a shared machine a thread the OS preempts no longer holds up the whole
- * product while the other one waits at the barrier (measured on the 2-core
- * VM under load: 2-thread decode 3-6% faster than with static halves). */
+ * (matvec, matmul). A batch (matmul, compute-bound) hands chunks out
+ * dynamically. Decode (matvec, memory-bound) splits with stealing: each
+ * thread streams its own contiguous share of the rows front to back, so its
+ * prefetch runs ahead into rows it will read itself, and a thread that is
+ * done takes the other's chunks from the far end, so one the OS preempts does
+ * not hold up the product. Handing out every chunk dynamically (each thread's
+ * next chunk elsewhere, its prefetch wasted on the other's rows) decoded
+ * tinyllama at 2 threads ~4% slower; static halves without stealing were 3-6%
+ * slower on the VM under load. */
 static hyperion_status product(pass *ps, const hy_tensor *w, const char *const names[2], const float *src,
                                size_t src_stride, float *y) {
     hyperion_status s = prepare_input(ps, w, src, src_stride);
@@ -554,7 +558,7 @@ static hyperion_status product(pass *ps, const hy_tensor *w, const char *const n
                                      .participant_bytes = (uint64_t)n * hy_activation_row_bytes(w->type, cols) };
         zp = &zone;
     }
-    s = hy_threadpool_for_zoned(ps->pool, HY_THREADPOOL_DYNAMIC, rows, grain,
+    s = hy_threadpool_for_zoned(ps->pool, batched ? HY_THREADPOOL_DYNAMIC : HY_THREADPOOL_STEAL, rows, grain,
                                 product_rows, &j, zp);
     HY_ZONE_END(zm);
     return s;

@@ -75,7 +75,7 @@
 /* A duty-cycle sleep is cut into slices this long so an abort ends it quickly. */
 #define DUTY_SLICE_NS 2000000ull
 
-typedef enum job_kind { JOB_DYNAMIC, JOB_STATIC, JOB_TASKS } job_kind;
+typedef enum job_kind { JOB_DYNAMIC, JOB_STATIC, JOB_STEAL, JOB_TASKS } job_kind;
 
 /* One run's work, written by the caller before it posts, read-only after. */
 typedef struct job {
@@ -95,6 +95,9 @@ typedef struct job {
 
 typedef struct worker {
     alignas(64) _Atomic uint32_t go;   /* the job sequence posted to this worker */
+    /* JOB_STEAL: the chunks [front, back) this participant still owns, as
+     * front | back << 32; the owner takes from the front, others from the back */
+    _Atomic uint64_t steal_range;
     atomic_int sleeping;               /* 1 while parked on go */
     _Atomic uint64_t os_tid;
     hy_threadpool *pool;
@@ -310,6 +313,22 @@ static size_t split_point(size_t n, int p, int i) {
     return q * (size_t)i + ((size_t)i < r ? (size_t)i : r);
 }
 
+/* JOB_STEAL: take one chunk of participant victim's range, from its front
+ * (the owner) or its back (anyone else). 1 and *chunk when there was one. */
+static int take_chunk(hy_threadpool *pool, int victim, int from_front, size_t *chunk) {
+    _Atomic uint64_t *range = &pool->workers[victim].steal_range;
+    uint64_t r = atomic_load_explicit(range, memory_order_relaxed);
+    for (;;) {
+        uint64_t front = r & 0xFFFFFFFFu, back = r >> 32;
+        if (front >= back) return 0;
+        uint64_t next = from_front ? (front + 1) | back << 32 : front | (back - 1) << 32;
+        if (atomic_compare_exchange_weak_explicit(range, &r, next, memory_order_relaxed, memory_order_relaxed)) {
+            *chunk = (size_t)(from_front ? front : back - 1);
+            return 1;
+        }
+    }
+}
+
 static void participate(hy_threadpool *pool, const job *j, int index) {
     /* the caller's CPU is measured by dispatch (it may include time before the run) */
     int measure = j->measure_cpu && index != 0;
@@ -330,6 +349,14 @@ static void participate(hy_threadpool *pool, const job *j, int index) {
         for (size_t c = split_point(j->n_chunks, j->n_participants, index); c < last; c++) {
             if (abort_requested(pool, j)) break;
             run_chunk(j, c, index, cost);
+        }
+    } else if (j->kind == JOB_STEAL) {
+        /* own run front to back, then the others' runs from their backs */
+        size_t c;
+        for (int k = 0; k < j->n_participants && !abort_requested(pool, j);) {
+            int victim = (index + k) % j->n_participants;
+            if (take_chunk(pool, victim, k == 0, &c)) run_chunk(j, c, index, cost);
+            else k++;
         }
     } else {
         while (!abort_requested(pool, j)) {
@@ -443,6 +470,13 @@ static hyperion_status dispatch(hy_threadpool *pool, job *j) {
     if (j->grain == 0) j->grain = 1;
     j->n_chunks = j->n_items / j->grain + (j->n_items % j->grain != 0);
     j->n_participants = (size_t)active < j->n_chunks ? active : (int)j->n_chunks;
+    if (j->kind == JOB_STEAL && j->n_chunks > UINT32_MAX) j->kind = JOB_DYNAMIC; /* ranges hold 32-bit indices */
+    if (j->kind == JOB_STEAL)
+        for (int i = 0; i < j->n_participants; i++)
+            atomic_store_explicit(&pool->workers[i].steal_range,
+                                  (uint64_t)split_point(j->n_chunks, j->n_participants, i) |
+                                      (uint64_t)split_point(j->n_chunks, j->n_participants, i + 1) << 32,
+                                  memory_order_relaxed);
     j->measure_cpu = percent < 100;
     pool->job = *j;
     atomic_store_explicit(&pool->next_chunk, 0, memory_order_relaxed);
@@ -497,13 +531,15 @@ hyperion_status hy_threadpool_for_static(hy_threadpool *pool, size_t n_items, si
 
 hyperion_status hy_threadpool_for_zoned(hy_threadpool *pool, hy_threadpool_split split, size_t n_items, size_t grain,
                                         hy_threadpool_range_fn fn, void *ctx, const hy_threadpool_zone *zone) {
-    if (split != HY_THREADPOOL_DYNAMIC && split != HY_THREADPOOL_STATIC)
+    if (split != HY_THREADPOOL_DYNAMIC && split != HY_THREADPOOL_STATIC && split != HY_THREADPOOL_STEAL)
         return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", "split"), HY_NUM("value", (int)split) }),
                              "unknown thread pool split %d", (int)split);
     if (zone && !zone->name)
         return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL, ((hy_field[]){ HY_TXT("field", "zone.name") }),
                              "a thread pool zone needs a name");
-    job j = { .kind = split == HY_THREADPOOL_STATIC ? JOB_STATIC : JOB_DYNAMIC, .range_fn = fn, .ctx = ctx,
+    static const job_kind kinds[] = { [HY_THREADPOOL_DYNAMIC] = JOB_DYNAMIC, [HY_THREADPOOL_STATIC] = JOB_STATIC,
+                                      [HY_THREADPOOL_STEAL] = JOB_STEAL };
+    job j = { .kind = kinds[split], .range_fn = fn, .ctx = ctx,
               .n_items = n_items, .grain = grain, .zone = zone };
     return dispatch(pool, &j);
 }

@@ -142,10 +142,18 @@ typedef struct hy_threadpool_zone {
 
 typedef enum hy_threadpool_split {
     HY_THREADPOOL_DYNAMIC = 0,   /* as hy_threadpool_for */
-    HY_THREADPOOL_STATIC = 1     /* as hy_threadpool_for_static */
+    HY_THREADPOOL_STATIC = 1,    /* as hy_threadpool_for_static */
+    /* Participant t owns the t-th of the equal contiguous runs of chunks (as
+     * STATIC) and works through it front to back; one that has finished its
+     * own takes the others' chunks one at a time from the backs of their runs.
+     * Each thread reads one contiguous stretch (what a memory-bound product
+     * wants: one stream a prefetch stays ahead of), and a thread the OS
+     * preempts does not hold up the run. Chunk boundaries are multiples of
+     * grain; which participant runs a chunk is not fixed. */
+    HY_THREADPOOL_STEAL = 2
 } hy_threadpool_split;
 
-/* hy_threadpool_for / hy_threadpool_for_static with a slice zone per
+/* hy_threadpool_for / hy_threadpool_for_static / the stealing split with a slice zone per
  * participant (zone may be NULL: none). zone is read during the run only. */
 hyperion_status hy_threadpool_for_zoned(hy_threadpool *pool, hy_threadpool_split split, size_t n_items, size_t grain,
                                         hy_threadpool_range_fn fn, void *ctx, const hy_threadpool_zone *zone);

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "core/internal.h"
 #include "hyperion.h"
 #include "runtime/threadpool.h"
 
@@ -79,16 +80,19 @@ HY_TEST(threadpool_covers_every_item_exactly_once) {
         HY_CHECK_INT(hy_threadpool_size(pool), threads);
         for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
             for (size_t gi = 0; gi < sizeof grains / sizeof grains[0]; gi++) {
-                for (int mode = 0; mode < 3; mode++) {
+                for (int mode = 0; mode < 4; mode++) {
                     if (mode == 2 && gi > 0) continue; /* tasks have no grain */
+                    /* mode 3: the stealing split */
                     size_t n = sizes[si];
                     coverage c = { .hits = hits, .n = n, .grain = grains[gi] ? grains[gi] : 1, .active = threads };
                     if (mode == 2) c.grain = 1;
                     for (size_t i = 0; i < n; i++) atomic_store(&hits[i], 0);
                     for (int t = 0; t < HY_THREADPOOL_MAX_THREADS; t++) c.last_end[t] = (size_t)-1;
-                    hyperion_status st = mode == 0 ? hy_threadpool_for(pool, n, grains[gi], cover_range, &c)
-                                       : mode == 1 ? hy_threadpool_for_static(pool, n, grains[gi], cover_static, &c)
-                                                   : hy_threadpool_run(pool, cover_task, &c, (int)n);
+                    hyperion_status st =
+                        mode == 0   ? hy_threadpool_for(pool, n, grains[gi], cover_range, &c)
+                        : mode == 1 ? hy_threadpool_for_static(pool, n, grains[gi], cover_static, &c)
+                        : mode == 2 ? hy_threadpool_run(pool, cover_task, &c, (int)n)
+                                    : hy_threadpool_for_zoned(pool, HY_THREADPOOL_STEAL, n, grains[gi], cover_range, &c, NULL);
                     if (st != HYPERION_OK || !check_once(&c) || atomic_load(&c.bad_index) ||
                         atomic_load(&c.bad_chunk) || atomic_load(&c.not_contiguous)) {
                         if (failures++ < 5)
@@ -101,6 +105,69 @@ HY_TEST(threadpool_covers_every_item_exactly_once) {
         hy_threadpool_free(pool);
     }
     free(hits);
+}
+
+/* ------------------------------------------------------------ stealing */
+
+/* 64 chunks of one item over 2 participants: participant 0 owns 0..31,
+ * participant 1 owns 32..63. Participant 0 holds its first chunk until
+ * participant 1 has run more than its own 32, which it can only do by taking
+ * participant 0's chunks from the back (and participant 1 holds its first
+ * chunk until participant 0 has started). */
+typedef struct steal_log {
+    atomic_int by[64];       /* participant that ran each chunk, + 1 */
+    atomic_int order1[64];   /* participant 1's chunks in the order it ran them */
+    atomic_int count1;
+    atomic_int first[2];     /* each participant's first chunk, + 1 */
+    atomic_int timed_out;
+} steal_log;
+
+static void steal_chunk(void *ctx, size_t begin, size_t end, int t) {
+    steal_log *s = ctx;
+    if (t < 0 || t > 1 || end != begin + 1 || begin >= 64) return;
+    int expected = 0;
+    atomic_compare_exchange_strong(&s->first[t], &expected, (int)begin + 1);
+    atomic_fetch_add(&s->by[begin], t + 1);
+    uint64_t deadline = hy_clock_monotonic_ns() + 10ull * 1000000000ull;
+    if (t == 1) {
+        /* its first chunk waits until participant 0 has claimed its own first,
+         * so a caller slow to start cannot find its run already taken */
+        while (begin == 32 && atomic_load(&s->first[0]) == 0)
+            if (hy_clock_monotonic_ns() > deadline) {
+                atomic_store(&s->timed_out, 1);
+                break;
+            }
+        int k = atomic_fetch_add(&s->count1, 1);
+        if (k < 64) atomic_store(&s->order1[k], (int)begin);
+    } else if (begin == 0) {
+        while (atomic_load(&s->count1) <= 32)
+            if (hy_clock_monotonic_ns() > deadline) {
+                atomic_store(&s->timed_out, 1);
+                break;
+            }
+    }
+}
+
+HY_TEST(threadpool_steal_streams_own_share_then_takes_from_the_back) {
+    hy_threadpool *pool = NULL;
+    HY_REQUIRE(hy_threadpool_create(2, &pool) == HYPERION_OK);
+    steal_log *s = calloc(1, sizeof *s);
+    HY_REQUIRE(s != NULL);
+    HY_CHECK(hy_threadpool_for_zoned(pool, HY_THREADPOOL_STEAL, 64, 1, steal_chunk, s, NULL) == HYPERION_OK);
+    HY_CHECK_INT(atomic_load(&s->timed_out), 0);
+    HY_CHECK_INT(atomic_load(&s->first[0]), 0 + 1);
+    HY_CHECK_INT(atomic_load(&s->first[1]), 32 + 1);
+    for (int c = 0; c < 64; c++) HY_CHECK(atomic_load(&s->by[c]) == 1 || atomic_load(&s->by[c]) == 2);
+    for (int c = 32; c < 64; c++) HY_CHECK_INT(atomic_load(&s->by[c]), 2); /* participant 0 never got past chunk 0 */
+    int n1 = atomic_load(&s->count1);
+    HY_CHECK(n1 > 32);
+    /* participant 1: its own run front to back, then participant 0's from the back */
+    for (int k = 0; k < n1 && k < 64; k++)
+        HY_CHECK_INT(atomic_load(&s->order1[k]), k < 32 ? 32 + k : 31 - (k - 32));
+    free(s);
+    HY_CHECK(hy_threadpool_for_zoned(pool, (hy_threadpool_split)3, 4, 1, steal_chunk, NULL, NULL) ==
+             HYPERION_INVALID_ARGUMENT);
+    hy_threadpool_free(pool);
 }
 
 /* ------------------------------------------------------------ reuse */
