@@ -12,12 +12,19 @@
  * activation vector is loaded once for four rows. With VNNI the scale
  * multiply and the accumulation are one vpdpwssd.
  *
- * The block's products are as in hy_x512_rows_q45_K: a 32-byte group of
- * quants broadcast to both halves of a zmm; the low half keeps the low
- * nibbles (sub-block 2c), the high half the high nibbles (2c+1), matching 64
- * consecutive activations; vpshufb picks each half's scale. All integer sums
- * are exact; only the float accumulation order differs from the scalar
- * reference.
+ * Q4_K products: one 64-byte load holds quant chunks 2h and 2h + 1; its low
+ * nibbles are sub-blocks 4h and 4h + 2, its high nibbles 4h + 1 and 4h + 3,
+ * each matched by an activation vector gathered once per block for the four
+ * rows. vpdpbusd gives each sub-block's 4-product sums in int32 lanes, one
+ * pack makes them int16 (exact: at most 4 * 15 * 128), and one vpdpwssd
+ * multiplies by the sub-block scales and accumulates: per row and block 19
+ * vector operations instead of 23, and the 2-thread streaming rate rose ~5%
+ * (q4_K 5632x2048 matrices, 400 MB: 18.0-18.4 -> 18.9-19.9 GB/s, interleaved).
+ * Q5_K products are as in hy_x512_rows_q45_K: a 32-byte group of quants
+ * broadcast to both halves of a zmm, the low half keeping the low nibbles
+ * (sub-block 2c), the high half the high nibbles (2c+1), with the fifth bit
+ * from qh; vpshufb picks each half's scale. All integer sums are exact; only
+ * the float accumulation order differs from the scalar reference.
  *
  * Prefetch: the four rows are read in parallel, so "4 KiB ahead in each row"
  * would land in rows of the same group. The next group's four rows are one
@@ -54,6 +61,20 @@ HY_INLINE void hy_x512_rows4_q45_K(int HIGH_BIT, const uint8_t *w, size_t rb, co
     for (int c = 0; c < 4; c++)
         pick[c] = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi16((short)((4 * c) | ((4 * c + 1) << 8))),
                                           _mm512_set1_epi16((short)((4 * c + 2) | ((4 * c + 3) << 8))));
+    /* Q4_K path: for the pack of half h, scale words per 128-bit lane k:
+     * [s(4h) x4, s(4h+1) x4] for k < 2, [s(4h+2) x4, s(4h+3) x4] for k >= 2
+     * (as byte picks from the row's 8 int16 scales) */
+    __m512i pick4[2];
+    for (int h = 0; h < 2; h++) {
+        uint8_t idx[64];
+        for (int k = 0; k < 4; k++)
+            for (int wd = 0; wd < 8; wd++) {
+                const int sub = 4 * h + (k >= 2 ? 2 : 0) + (wd >= 4);
+                idx[16 * k + 2 * wd] = (uint8_t)(2 * sub);
+                idx[16 * k + 2 * wd + 1] = (uint8_t)(2 * sub + 1);
+            }
+        pick4[h] = _mm512_loadu_si512((const void *)idx);
+    }
     /* d|dmin words of the four lanes -> the low 128 bits */
     const __m512i dd_idx = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     /* float lanes of [d0 m0 d1 m1 d2 m2 d3 m3]: the mins scale of rows (0, 1)
@@ -103,11 +124,39 @@ HY_INLINE void hy_x512_rows4_q45_K(int HIGH_BIT, const uint8_t *w, size_t rb, co
                              : _mm512_setzero_si512();
         }
         const int8_t *y = (const int8_t *)(px + HY_Q8_K_QS);
-        for (int c = 0; c < 4; c++) {
-            const __m512i yv = _mm512_loadu_si512((const void *)(y + 64 * c));
+        if (!HIGH_BIT) {
+            /* Q4_K: 64 quant bytes (chunks 2h, 2h + 1) per load; their low
+             * nibbles are sub-blocks 4h and 4h + 2, the high ones 4h + 1 and
+             * 4h + 3, matched by activations gathered once for the four rows */
+            __m512i ylo[2], yhi[2];
+            for (int h = 0; h < 2; h++) {
+                const int8_t *yh = y + 128 * h;
+                ylo[h] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)yh)),
+                                            _mm256_loadu_si256((const __m256i *)(yh + 64)), 1);
+                yhi[h] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(yh + 32))),
+                                            _mm256_loadu_si256((const __m256i *)(yh + 96)), 1);
+            }
             for (int r = 0; r < 4; r++) {
-                const __m512i qv = hy_x512_k45_chunk(HIGH_BIT, p0 + r * rb + qs_off, c, hb[r], half, m4);
-                sumi[r] = hy_x512_madd_acc(sumi[r], _mm512_maddubs_epi16(qv, yv), _mm512_shuffle_epi8(s4[r], pick[c]));
+                const uint8_t *q = p0 + r * rb + qs_off;
+                for (int h = 0; h < 2; h++) {
+                    const __m512i v = _mm512_loadu_si512((const void *)(q + 64 * h));
+                    /* int32 lanes: 0-7 sub-block 4h (lo) / 4h+1 (hi), 8-15 sub-block 4h+2 / 4h+3 */
+                    const __m512i lo = hy_dot512_u8s8(_mm512_setzero_si512(), _mm512_and_si512(v, m4), ylo[h]);
+                    const __m512i hi = hy_dot512_u8s8(_mm512_setzero_si512(),
+                                                      _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), yhi[h]);
+                    /* |lane| <= 4 * 15 * 128: exact as int16. Per 128-bit lane k
+                     * the pack holds 4 words of lo then 4 of hi: sub-blocks
+                     * (4h, 4h+1) for k < 2, (4h+2, 4h+3) for k >= 2 */
+                    sumi[r] = hy_x512_madd_acc(sumi[r], _mm512_packs_epi32(lo, hi), _mm512_shuffle_epi8(s4[r], pick4[h]));
+                }
+            }
+        } else {
+            for (int c = 0; c < 4; c++) {
+                const __m512i yv = _mm512_loadu_si512((const void *)(y + 64 * c));
+                for (int r = 0; r < 4; r++) {
+                    const __m512i qv = hy_x512_k45_chunk(HIGH_BIT, p0 + r * rb + qs_off, c, hb[r], half, m4);
+                    sumi[r] = hy_x512_madd_acc(sumi[r], _mm512_maddubs_epi16(qv, yv), _mm512_shuffle_epi8(s4[r], pick[c]));
+                }
             }
         }
         for (int r = 0; r < 4; r++)
