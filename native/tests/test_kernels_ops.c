@@ -230,15 +230,16 @@ HY_TEST(attention_simd_matches_scalar_over_strided_cache) {
 }
 
 /* The grouped forms (several query heads over one KV head) against the
- * reference's per-head kernels, on odd head sizes, position counts around the
- * 8-position block, 1, 3 and 8 heads, strided q / scores / out, and a head
- * wider than the grouped kernels' buffer (264: the per-head fallback). */
+ * reference's per-head kernels, on odd head sizes and multiples of 16 (the
+ * AVX-512 forms: 48, 64, 128), position counts around the 8- and 16-position
+ * blocks, 1, 3 and 8 heads, strided q / scores / out, and a head wider than
+ * the grouped kernels' buffer (264: the per-head fallback). */
 HY_TEST(attention_group_matches_per_head_reference) {
     table t[3];
     const int nt = tables(HY_KGROUP_ATTENTION, t);
     const hy_attn_kernels *ref = &hy_attn_kernels_scalar;
-    static const int64_t head_dims[] = { 1, 7, 33, 64, 100, 264 };
-    static const int64_t kv_counts[] = { 1, 7, 8, 9, 33 };
+    static const int64_t head_dims[] = { 1, 7, 33, 48, 64, 100, 128, 264 };
+    static const int64_t kv_counts[] = { 1, 7, 8, 9, 16, 17, 33 };
     static const int64_t group_sizes[] = { 1, 3, 8 };
     for (size_t hi = 0; hi < sizeof head_dims / sizeof head_dims[0]; hi++)
         for (size_t ki = 0; ki < sizeof kv_counts / sizeof kv_counts[0]; ki++)
