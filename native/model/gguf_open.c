@@ -77,6 +77,13 @@ hyperion_status hy_gguf_open_ex(const char *path, uint32_t flags, hy_gguf **out)
             return HY_RAISE_WITH(HYPERION_IO, NULL, ((hy_field[]){ HY_TXT("path", path), HY_NUM("errno", e) }),
                                  "cannot map %s (%llu bytes): %s", path, (unsigned long long)st.st_size, strerror(e));
         }
+        /* a hint for kernels that map read-only file pages with 2 MiB entries
+         * only on request (khugepaged, CONFIG_READ_ONLY_THP_FOR_FS): decode
+         * reads every weight once per token, so TLB reach matters; ignored
+         * where THP is off or file mappings already get large folios */
+#if defined(MADV_HUGEPAGE)
+        (void)madvise(m, (size_t)g->size, MADV_HUGEPAGE);
+#endif
         g->base = m;
         g->mapped = 1;
         hyperionNoteMappedBytes((int64_t)g->size);
