@@ -533,8 +533,8 @@ static void product_rows(void *arg, size_t begin, size_t end, int thread_index) 
  * done takes the other's chunks from the far end, so one the OS preempts does
  * not hold up the product. Handing out every chunk dynamically (each thread's
  * next chunk elsewhere, its prefetch wasted on the other's rows) decoded
- * tinyllama at 2 threads ~4% slower; static halves without stealing were 3-6%
- * slower on the VM under load. */
+ * tinyllama at 2 threads 1-2% slower (medians of three interleaved runs);
+ * static halves without stealing were 3-6% slower on the VM under load. */
 static hyperion_status product(pass *ps, const hy_tensor *w, const char *const names[2], const float *src,
                                size_t src_stride, float *y) {
     hyperion_status s = prepare_input(ps, w, src, src_stride);
