@@ -13,8 +13,9 @@
 // (matrix-matrix kernels), then --gen tokens decoded one at a time (matrix-vector
 // kernels, greedy). It measures the machine's memory bandwidth and reports the
 // decode ceiling it implies (bandwidth / bytes read per token: the weights and
-// the KV cache so far) and the share of it reached. With --llama-bench it runs that binary on the same file,
-// threads and sizes in the same sitting and prints the ratio (first repeat).
+// the KV cache so far) and the share of it reached. With --llama-bench it runs
+// that binary on the same file, threads and sizes in the same sitting and
+// prints the ratio (first repeat).
 // --repeat N runs every (type, threads) N times, interleaved, and reports the
 // median-decode run with the range: on a shared machine one run says little.
 // Measures and prints; asserts nothing.
