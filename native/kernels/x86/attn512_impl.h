@@ -27,10 +27,9 @@ HY_INLINE __m512 kv_load16(int HALF, const uint8_t *row, int64_t d) {
  * hd a multiple of 16), prefetching HY_ATT_PF_ROWS rows ahead as
  * kv_rows_to_f32 does */
 HY_INLINE void kv_rows_to_f32_x16(int HALF, float *dst, const uint8_t *src, size_t stride, int64_t hd, int64_t n) {
-    const int64_t row_bytes = hd * (HALF ? 2 : 4);
     for (int64_t i = 0; i < n; i++) {
         const uint8_t *row = src + (size_t)i * stride;
-        for (int64_t l = 0; l < row_bytes; l += 64) _mm_prefetch((const char *)row + HY_ATT_PF_ROWS * stride + l, _MM_HINT_T0);
+        kv_prefetch_ahead(HALF, row, stride, hd);
         for (int64_t d = 0; d < hd; d += 16) _mm512_storeu_ps(dst + i * hd + d, kv_load16(HALF, row, d));
     }
 }

@@ -258,14 +258,20 @@ static void store_f16(uint16_t *dst, const float *src, int64_t n) {
  * tinyllama decode after a 512-token prompt (8 and 32 rows did the same). */
 #define HY_ATT_PF_ROWS 16
 
-/* rows [0, n) of the cache at src -> floats at dst (row i at dst + i * hd),
- * prefetching the rows HY_ATT_PF_ROWS further on (a prefetch past the end
- * of the cache is harmless: it never faults) */
-HY_INLINE void kv_rows_to_f32(int HALF, float *dst, const uint8_t *src, size_t stride, int64_t hd, int64_t n) {
+/* Prefetch the head row HY_ATT_PF_ROWS positions after row (hd elements of
+ * F32 or F16; a prefetch past the end of the cache is harmless: it never
+ * faults). */
+HY_INLINE void kv_prefetch_ahead(int HALF, const uint8_t *row, size_t stride, int64_t hd) {
     const int64_t row_bytes = hd * (HALF ? 2 : 4);
+    for (int64_t l = 0; l < row_bytes; l += 64) _mm_prefetch((const char *)row + HY_ATT_PF_ROWS * stride + l, _MM_HINT_T0);
+}
+
+/* rows [0, n) of the cache at src -> floats at dst (row i at dst + i * hd),
+ * prefetching the rows HY_ATT_PF_ROWS further on */
+HY_INLINE void kv_rows_to_f32(int HALF, float *dst, const uint8_t *src, size_t stride, int64_t hd, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         const uint8_t *row = src + (size_t)i * stride;
-        for (int64_t l = 0; l < row_bytes; l += 64) _mm_prefetch((const char *)row + HY_ATT_PF_ROWS * stride + l, _MM_HINT_T0);
+        kv_prefetch_ahead(HALF, row, stride, hd);
         float *o = dst + i * hd;
         int64_t d = 0;
         for (; d + 8 <= hd; d += 8) _mm256_storeu_ps(o + d, kv_load8(HALF, row, d));
