@@ -276,7 +276,7 @@ HY_TEST(attention_group_matches_per_head_reference) {
                         const char *name = k < nt ? t[k].name : "entry point";
                         if (k < nt) {
                             const hy_attn_kernels *a = t[k].k;
-                            if (!a->scores_group_f32) continue; /* no grouped forms (NEON): the entry points loop per head */
+                            if (!a->scores_group_f32) continue; /* no grouped forms (scalar, NEON): the entry points loop per head */
                             (half ? a->scores_group_f16 : a->scores_group_f32)(s2, s_stride, q, q_stride, G, head1, stride, hd, n_kv, scale);
                             (half ? a->values_group_f16 : a->values_group_f32)(o2, o_stride, p, s_stride, G, head1, stride, hd, n_kv);
                         } else {

@@ -98,27 +98,6 @@ static void store_f16(uint16_t *dst, const float *src, int64_t n) {
     }
 }
 
-/* The grouped forms of the reference: the per-head loops, once per head. */
-static void scores_group_f32(float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
-                             const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
-    for (int64_t g = 0; g < n_heads; g++) scores_f32(s + (size_t)g * s_stride, q + (size_t)g * q_stride, k, stride, hd, n_kv, scale);
-}
-
-static void scores_group_f16(float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
-                             const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
-    for (int64_t g = 0; g < n_heads; g++) scores_f16(s + (size_t)g * s_stride, q + (size_t)g * q_stride, k, stride, hd, n_kv, scale);
-}
-
-static void values_group_f32(float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
-                             const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
-    for (int64_t g = 0; g < n_heads; g++) values_f32(out + (size_t)g * out_stride, p + (size_t)g * p_stride, v, stride, hd, n_kv);
-}
-
-static void values_group_f16(float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
-                             const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
-    for (int64_t g = 0; g < n_heads; g++) values_f16(out + (size_t)g * out_stride, p + (size_t)g * p_stride, v, stride, hd, n_kv);
-}
-
-const hy_attn_kernels hy_attn_kernels_scalar = { scores_f32,       scores_f16,       values_f32,       values_f16,
-                                                 store_f16,        scores_group_f32, scores_group_f16, values_group_f32,
-                                                 values_group_f16 };
+/* no grouped forms: the reference is the per-head kernels, which
+ * hy_attn_scores_group / hy_attn_values_group run once per head */
+const hy_attn_kernels hy_attn_kernels_scalar = { scores_f32, scores_f16, values_f32, values_f16, store_f16, NULL, NULL, NULL, NULL };
