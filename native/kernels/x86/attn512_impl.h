@@ -90,7 +90,53 @@ HY_INLINE void values_group_x16(int HALF, float *out, size_t out_stride, const f
     for (int64_t t = 0; t < n_kv; t += HY_ATT512_BLOCK) {
         const int64_t rows = n_kv - t < HY_ATT512_BLOCK ? n_kv - t : HY_ATT512_BLOCK;
         kv_rows_to_f32_x16(HALF, vb, v + (size_t)t * stride, stride, hd, rows);
-        for (int64_t g = 0; g < n_heads; g++) {
+        int64_t g = 0;
+        /* Two heads per sweep: 8 independent sums instead of 4 (one head's 4
+         * sums wait on the FMA latency every row), and each row load serves
+         * both. Hot cache, 8 heads, 544 positions: 9.5 -> 8.1 us. */
+        for (; g + 2 <= n_heads; g += 2) {
+            float *o = out + (size_t)g * out_stride, *o2 = o + out_stride;
+            const float *pg = p + (size_t)g * p_stride + t, *pg2 = pg + p_stride;
+            for (int64_t d = 0; d + 64 <= hd; d += 64) {
+                __m512 a0 = _mm512_loadu_ps(o + d), a1 = _mm512_loadu_ps(o + d + 16);
+                __m512 a2 = _mm512_loadu_ps(o + d + 32), a3 = _mm512_loadu_ps(o + d + 48);
+                __m512 b0 = _mm512_loadu_ps(o2 + d), b1 = _mm512_loadu_ps(o2 + d + 16);
+                __m512 b2 = _mm512_loadu_ps(o2 + d + 32), b3 = _mm512_loadu_ps(o2 + d + 48);
+                for (int64_t i = 0; i < rows; i++) {
+                    const __m512 pt = _mm512_set1_ps(pg[i]), pt2 = _mm512_set1_ps(pg2[i]);
+                    const float *row = vb + i * hd + d;
+                    const __m512 r0 = _mm512_loadu_ps(row), r1 = _mm512_loadu_ps(row + 16);
+                    const __m512 r2 = _mm512_loadu_ps(row + 32), r3 = _mm512_loadu_ps(row + 48);
+                    a0 = _mm512_fmadd_ps(pt, r0, a0);
+                    a1 = _mm512_fmadd_ps(pt, r1, a1);
+                    a2 = _mm512_fmadd_ps(pt, r2, a2);
+                    a3 = _mm512_fmadd_ps(pt, r3, a3);
+                    b0 = _mm512_fmadd_ps(pt2, r0, b0);
+                    b1 = _mm512_fmadd_ps(pt2, r1, b1);
+                    b2 = _mm512_fmadd_ps(pt2, r2, b2);
+                    b3 = _mm512_fmadd_ps(pt2, r3, b3);
+                }
+                _mm512_storeu_ps(o + d, a0);
+                _mm512_storeu_ps(o + d + 16, a1);
+                _mm512_storeu_ps(o + d + 32, a2);
+                _mm512_storeu_ps(o + d + 48, a3);
+                _mm512_storeu_ps(o2 + d, b0);
+                _mm512_storeu_ps(o2 + d + 16, b1);
+                _mm512_storeu_ps(o2 + d + 32, b2);
+                _mm512_storeu_ps(o2 + d + 48, b3);
+            }
+            for (int64_t d = hd / 64 * 64; d < hd; d += 16) {
+                __m512 a0 = _mm512_loadu_ps(o + d), b0 = _mm512_loadu_ps(o2 + d);
+                for (int64_t i = 0; i < rows; i++) {
+                    const __m512 r0 = _mm512_loadu_ps(vb + i * hd + d);
+                    a0 = _mm512_fmadd_ps(_mm512_set1_ps(pg[i]), r0, a0);
+                    b0 = _mm512_fmadd_ps(_mm512_set1_ps(pg2[i]), r0, b0);
+                }
+                _mm512_storeu_ps(o + d, a0);
+                _mm512_storeu_ps(o2 + d, b0);
+            }
+        }
+        for (; g < n_heads; g++) {
             float *o = out + (size_t)g * out_stride;
             const float *pg = p + (size_t)g * p_stride + t;
             int64_t d = 0;
