@@ -2,7 +2,9 @@
  * ops_impl.h — x86 float ops ("ops" group) and attention helpers ("attention"
  * group) with 256-bit vectors. Included by the AVX2 and AVX-512 units, which
  * define HY_OPS_TABLE and HY_ATTN_TABLE (the tables' names). The float ops
- * touch a few kilobytes per token, so 256-bit vectors are enough on both.
+ * touch a few kilobytes per token, so 256-bit vectors are enough for most;
+ * AVX-512 units take the 16-lane softmax and silu_mul of ops512_impl.h (the
+ * exponential is most of their time).
  * Grouped attention reads the whole KV cache every token (8% of tinyllama's
  * decode time after a 512-token prompt): AVX-512 units use the 16-float forms
  * of attn512_impl.h for it (hot-cache scores and values ~40% faster, decode
@@ -66,6 +68,7 @@ static void rmsnorm(float *out, const float *x, const float *w, int64_t n, float
     for (; i < n; i++) out[i] = w ? (x[i] * r) * w[i] : x[i] * r;
 }
 
+#if !defined(__AVX512F__) /* AVX-512 units: softmax_x16 and silu_mul_x16 (ops512_impl.h) */
 static void softmax(float *x, int64_t n) {
     int64_t i = 0;
     float max = x[0];
@@ -107,6 +110,7 @@ static void silu_mul(float *out, const float *gate, const float *up, int64_t n) 
         out[i] = g / (1.0f + expf(-g)) * up[i];
     }
 }
+#endif
 
 static void rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float *cos_t, const float *sin_t) {
     const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
@@ -135,7 +139,12 @@ static void add(float *out, const float *a, const float *b, int64_t n) {
     for (; i < n; i++) out[i] = a[i] + b[i];
 }
 
+#if defined(__AVX512F__)
+#include "kernels/x86/ops512_impl.h" /* 16-lane softmax and silu_mul */
+const hy_ops_kernels HY_OPS_TABLE = { rmsnorm, softmax_x16, silu_mul_x16, rope, add };
+#else
 const hy_ops_kernels HY_OPS_TABLE = { rmsnorm, softmax, silu_mul, rope, add };
+#endif
 
 /* ---- "attention" ---- */
 
