@@ -25,7 +25,9 @@
 //   softmax    in place over spec.n floats
 //   swiglu     out = silu(gate) * up over spec.n floats
 //   attention  one decode step of every head over spec.ctx positions of an F16
-//              KV cache with spec.kvHeads heads (scores, softmax, values)
+//              KV cache with spec.kvHeads heads (scores, softmax, values), as
+//              the engine runs it: the cache head-major, and the query heads
+//              that share a KV head through the grouped kernels
 //   quantize   spec.n floats to activation format spec.type (q8_0 or q8_K)
 // Each handle reports the bytes one call moves and the flops it does, the
 // counting rules being those of docs/benchmarks.md.
@@ -90,7 +92,7 @@ struct KernelBench {
   size_t xq_row_bytes = 0;
   void *scratch = nullptr;
   float *a = nullptr, *b = nullptr, *out = nullptr, *cos_t = nullptr, *sin_t = nullptr;
-  uint16_t *k = nullptr, *v = nullptr;  // [ctx, kv_heads, head_dim] F16
+  uint16_t *k = nullptr, *v = nullptr;  // [kv_heads, ctx, head_dim] F16 (the engine's layout)
   std::vector<void *> blocks;
   uint64_t allocated = 0;
   double bytes_per_call = 0, flops_per_call = 0;
@@ -246,20 +248,22 @@ hyperion_status PrepareAttention(KernelBench &kb, Lcg &rng) {
   kb.v = static_cast<uint16_t *>(kb.Take(2 * cache));
   kb.a = static_cast<float *>(kb.Take(sizeof(float) * (uint64_t)(kb.heads * kb.head_dim)));    // q
   kb.out = static_cast<float *>(kb.Take(sizeof(float) * (uint64_t)(kb.heads * kb.head_dim)));  // out
-  kb.b = static_cast<float *>(kb.Take(sizeof(float) * (uint64_t)kb.ctx));                      // scores
+  const uint64_t group = (uint64_t)(kb.heads / kb.kv_heads);
+  kb.b = static_cast<float *>(kb.Take(sizeof(float) * group * (uint64_t)kb.ctx));  // scores of one KV head's group
   if (!kb.k || !kb.v || !kb.a || !kb.out || !kb.b) return LastCode();
-  std::vector<float> row((size_t)kb.head_dim * (size_t)kb.kv_heads);
+  std::vector<float> row((size_t)kb.head_dim);
   const hy_attn_kernels *at = hy_attn();
-  for (int64_t t = 0; t < kb.ctx; t++) {
+  for (int64_t r = 0; r < kb.ctx * kb.kv_heads; r++) {
     rng.Fill(row.data(), (int64_t)row.size(), 2.0f);
-    at->store_f16(kb.k + (size_t)t * row.size(), row.data(), (int64_t)row.size());
+    at->store_f16(kb.k + (size_t)r * row.size(), row.data(), (int64_t)row.size());
     rng.Fill(row.data(), (int64_t)row.size(), 2.0f);
-    at->store_f16(kb.v + (size_t)t * row.size(), row.data(), (int64_t)row.size());
+    at->store_f16(kb.v + (size_t)r * row.size(), row.data(), (int64_t)row.size());
   }
   rng.Fill(kb.a, kb.heads * kb.head_dim, 1.0f);
-  // each head reads its KV head's keys and values (F16): the cache once per
-  // query head; 2 flops per element for the scores and 2 for the values
-  kb.bytes_per_call = 4.0 * (double)kb.ctx * (double)kb.head_dim * (double)kb.heads + 8.0 * kb.heads * kb.head_dim;
+  // the keys and values (F16) read once per KV head, every query of its group
+  // using them; 2 flops per element and query head for the scores and 2 for
+  // the values
+  kb.bytes_per_call = 4.0 * (double)kb.ctx * (double)kb.head_dim * (double)kb.kv_heads + 8.0 * kb.heads * kb.head_dim;
   kb.flops_per_call = 4.0 * (double)kb.ctx * (double)kb.head_dim * (double)kb.heads + 5.0 * kb.ctx * kb.heads;
   return HYPERION_OK;
 }
@@ -292,19 +296,18 @@ void RunOnce(KernelBench &kb) {
     case Op::kSwiglu:
       hy_ops()->silu_mul(kb.out, kb.a, kb.b, kb.n);
       break;
-    case Op::kAttention: {
-      const hy_attn_kernels *at = hy_attn();
+    case Op::kAttention: {  // as attention_items in llama.c, for one token
       const hy_ops_kernels *ops = hy_ops();
-      const int64_t group = kb.heads / kb.kv_heads;
-      const size_t stride = (size_t)kb.kv_heads * (size_t)kb.head_dim * 2;
-      const float scale = 1.0f / sqrtf((float)kb.head_dim);
-      for (int64_t h = 0; h < kb.heads; h++) {
-        const size_t kv_off = (size_t)(h / group) * (size_t)kb.head_dim;
-        at->scores_f16(kb.b, kb.a + h * kb.head_dim, reinterpret_cast<const uint8_t *>(kb.k + kv_off), stride, kb.head_dim,
-                       kb.ctx, scale);
-        ops->softmax(kb.b, kb.ctx);
-        at->values_f16(kb.out + h * kb.head_dim, kb.b, reinterpret_cast<const uint8_t *>(kb.v + kv_off), stride, kb.head_dim,
-                       kb.ctx);
+      const int64_t group = kb.heads / kb.kv_heads, hd = kb.head_dim;
+      const size_t stride = (size_t)hd * 2, head_rows = (size_t)kb.ctx * (size_t)hd;
+      const float scale = 1.0f / sqrtf((float)hd);
+      for (int64_t kvh = 0; kvh < kb.kv_heads; kvh++) {
+        const size_t q_off = (size_t)(kvh * group * hd);
+        hy_attn_scores_group(kb.b, (size_t)kb.ctx, kb.a + q_off, (size_t)hd, group, kb.k + (size_t)kvh * head_rows,
+                             HY_TYPE_F16, stride, hd, kb.ctx, scale);
+        for (int64_t g = 0; g < group; g++) ops->softmax(kb.b + g * kb.ctx, kb.ctx);
+        hy_attn_values_group(kb.out + q_off, (size_t)hd, kb.b, (size_t)kb.ctx, group, kb.v + (size_t)kvh * head_rows,
+                             HY_TYPE_F16, stride, hd, kb.ctx);
       }
       break;
     }
