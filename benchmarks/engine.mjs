@@ -116,6 +116,7 @@ for (let rep = 0; rep < repeat; rep++) {
         decodeRssTargetBytes: r.decodeRssTargetBytes,
         decodeRssTargetHolds: r.decodeRssTargetHolds,
         loadMs: r.loadMs,
+        weightsHugePageShare: tg.metrics.weightsHugePageShare,
       };
       if (values['llama-bench'] && rep === 0) row.llamaCpp = runLlamaBench(values['llama-bench'], models[type].path, threads);
       const key = `${type}/${threads}`;
@@ -124,6 +125,7 @@ for (let rep = 0; rep < repeat; rep++) {
       console.error(`  ${type} x${threads}: pp ${row.promptTokensPerSecond.toFixed(1)} tok/s, tg ${row.decodeTokensPerSecond.toFixed(2)} tok/s ` +
         `(${(row.shareOfCeiling * 100).toFixed(0)}% of the ${row.decodeCeilingTokensPerSecond.toFixed(1)} tok/s ceiling), peak RSS ${(row.peakRssBytes / 1048576).toFixed(0)} MiB` +
         `, decode peak RSS ${(row.decodePeakRssBytes / 1048576).toFixed(0)} MiB (target ${(row.decodeRssTargetBytes / 1048576).toFixed(0)} MiB: ${row.decodeRssTargetHolds ? 'holds' : 'MISSED'}; ${row.decodePeakRssMethod})` +
+        (row.weightsHugePageShare !== null ? `, weights ${(row.weightsHugePageShare * 100).toFixed(0)}% in 2 MiB pages` : '') +
         (row.llamaCpp?.promptTokensPerSecond ? `; llama.cpp pp ${row.llamaCpp.promptTokensPerSecond.toFixed(1)}, tg ${row.llamaCpp.decodeTokensPerSecond.toFixed(2)}` : ''));
     }
   }
@@ -136,7 +138,7 @@ for (const type of types) {
     const sorted = [...all].sort((a, b) => a.decodeTokensPerSecond - b.decodeTokensPerSecond);
     const row = { ...sorted[Math.floor((sorted.length - 1) / 2)] };
     row.llamaCpp = all[0].llamaCpp;
-    if (all.length > 1) row.repeats = all.map((x) => ({ decodeTokensPerSecond: x.decodeTokensPerSecond, shareOfCeiling: x.shareOfCeiling, bandwidthGbps: x.bandwidthGbps, promptTokensPerSecond: x.promptTokensPerSecond }));
+    if (all.length > 1) row.repeats = all.map((x) => ({ decodeTokensPerSecond: x.decodeTokensPerSecond, shareOfCeiling: x.shareOfCeiling, bandwidthGbps: x.bandwidthGbps, promptTokensPerSecond: x.promptTokensPerSecond, weightsHugePageShare: x.weightsHugePageShare }));
     rows.push(row);
   }
 }
@@ -155,14 +157,22 @@ function runLlamaBench(binary, file, threads) {
 }
 
 const mib = (b) => (b / 1048576).toFixed(0);
+// the share of the weights mapped in 2 MiB pages over a row's runs ('-' where the runs could not tell)
+const hugeRange = (r) => {
+  const s = (r.repeats ?? [r]).map((x) => x.weightsHugePageShare).filter((x) => typeof x === 'number').map((x) => x * 100);
+  if (s.length === 0) return '-';
+  const lo = Math.min(...s).toFixed(0), hi = Math.max(...s).toFixed(0);
+  return lo === hi ? `${lo}%` : `${lo}-${hi}%`;
+};
 console.log(`\n${values.shape}: prompt ${prompt} tokens, decode ${gen} tokens; bandwidth at the start ${limits.bandwidthGbps.toFixed(1)} GB/s (1 thread), ${limits.bandwidthGbpsMt.toFixed(1)} GB/s (${limits.mtThreads} threads); each row's ceiling uses the higher of that and the bandwidth probed in its own process right after its decode (bw GB/s)`);
-const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'bw GB/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB', 'decode RSS MiB'];
+const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'bw GB/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB', 'decode RSS MiB', '2M pages'];
 if (repeat > 1) header.splice(4, 0, 'tg range', 'share range');
 if (values['llama-bench']) header.push('llama.cpp pp', 'llama.cpp tg', 'pp ratio', 'tg ratio');
 const table = rows.map((r) => {
   const cells = [r.type, r.threads, r.promptTokensPerSecond.toFixed(1), r.decodeTokensPerSecond.toFixed(2), r.bandwidthGbps.toFixed(1), r.decodeCeilingTokensPerSecond.toFixed(2),
     `${(r.shareOfCeiling * 100).toFixed(0)}%`, mib(r.peakRssBytes), mib(r.rssBudgetBytes),
-    r.decodePeakRssBytes ? `${mib(r.decodePeakRssBytes)}${r.decodeRssTargetHolds ? '' : ' (over)'}` : '-'];
+    r.decodePeakRssBytes ? `${mib(r.decodePeakRssBytes)}${r.decodeRssTargetHolds ? '' : ' (over)'}` : '-',
+    hugeRange(r)];
   if (repeat > 1) {
     const tg = (r.repeats ?? [r]).map((x) => x.decodeTokensPerSecond), sh = (r.repeats ?? [r]).map((x) => x.shareOfCeiling * 100);
     cells.splice(4, 0, `${Math.min(...tg).toFixed(2)}-${Math.max(...tg).toFixed(2)}`, `${Math.min(...sh).toFixed(0)}-${Math.max(...sh).toFixed(0)}%`);
@@ -178,6 +188,10 @@ const table = rows.map((r) => {
 const widths = header.map((hd, i) => Math.max(hd.length, ...table.map((r) => r[i].length)));
 console.log(header.map((hd, i) => hd.padStart(widths[i])).join('  '));
 for (const r of table) console.log(r.map((c, i) => c.padStart(widths[i])).join('  '));
+const smallPages = rows.filter((r) => (r.repeats ?? [r]).some((x) => typeof x.weightsHugePageShare === 'number' && x.weightsHugePageShare < 0.5));
+if (smallPages.length > 0)
+  console.log(`\nnote: ${smallPages.map((r) => r.type).join(', ')}: most of the weights were in 4 KiB pages in some run (2M pages column), ` +
+    'which cost tinyllama's decode 4-12% here; docs/troubleshooting.md shows how to have the page cache read the file back in large folios');
 
 let commit = null;
 try { commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }

@@ -1,6 +1,7 @@
 // The end-to-end benchmark's rows (src/bench/engine.ts): the decode ceiling is
 // the bandwidth over every byte a decoded token reads (weights and KV cache),
-// and the bandwidth is the higher of the caller's probe and the run's own.
+// and the bandwidth is the higher of the caller's probe and the run's own; the
+// share of the weights in 2 MiB pages is passed on when the run measured it.
 // Pure arithmetic on a made-up run; nothing is timed here.
 import { describe, expect, it } from 'vitest';
 import { engineRows, type EngineRun } from '../src/bench/engine';
@@ -43,5 +44,11 @@ describe('engine benchmark rows', () => {
     expect(m.bandwidthGbps).toBe(24);
     expect(m.kvReadBytesPerToken).toBe(0);
     expect(m.decodeCeilingTokensPerSecond).toBeCloseTo(24e9 / 600e6, 10);
+  });
+
+  it('reports the share of the weights mapped in 2 MiB pages, or null when the run could not tell', () => {
+    const measured = engineRows({ ...run, weightsResidentBytes: 600e6, weightsHugePageBytes: 150e6 }, 'tinyllama-1.1b', 'q4_0', limits)[1];
+    expect(measured.metrics.weightsHugePageShare).toBeCloseTo(0.25, 10);
+    expect(engineRows(run, 'tinyllama-1.1b', 'q4_0', limits)[1].metrics.weightsHugePageShare).toBeNull();
   });
 });

@@ -114,6 +114,12 @@ describe('CLI --json outputs validate against their schemas', () => {
       expect(names).toContain(`kernel/matvec/${type}/tiny/ffn_up`);
     }
     for (const n of ['engine/pp/q4_0/tiny/1t', 'engine/tg/q4_0/tiny/1t', 'engine/pp/q4_0/tiny/2t', 'engine/tg/q4_0/tiny/2t']) expect(names).toContain(n);
+    // the decode row says how much of the resident weights was mapped in 2 MiB pages (Linux reads it from /proc/self/smaps)
+    const tg = saved.rows.find((row: { name: string }) => row.name === 'engine/tg/q4_0/tiny/1t');
+    if (process.platform === 'linux') {
+      expect(tg.metrics.weightsHugePageShare).toBeGreaterThanOrEqual(0);
+      expect(tg.metrics.weightsHugePageShare).toBeLessThanOrEqual(1);
+    }
     expect(saved.cpuFeatures.kernels.matmul).toBeTruthy();
     expect(saved.machine.limits.bandwidthGbps).toBeGreaterThan(0);
 

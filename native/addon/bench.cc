@@ -62,6 +62,37 @@ bool ResetRssHighWater(std::string *why) {
   return ok;
 }
 
+// Resident bytes of the mapping [base, base + size), and how many of them are
+// mapped with 2 MiB entries (FilePmdMapped), from /proc/self/smaps. Decode
+// reads every weight each token, and weights in 4 KiB pages cost it a TLB miss
+// per page: a file the page cache holds in small folios (just written, or
+// partly reclaimed and read back in pieces) decoded tinyllama 4-12% slower
+// than one read back whole (docs/troubleshooting.md). False when smaps is unreadable or
+// has no such mapping.
+bool MappingPageSizes(const void *base, uint64_t size, uint64_t *resident, uint64_t *huge) {
+  FILE *f = fopen("/proc/self/smaps", "re");
+  if (!f) return false;
+  char line[512];
+  bool inside = false, found = false;
+  *resident = *huge = 0;
+  const uintptr_t from = (uintptr_t)base, to = from + size;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    char dash;
+    if (sscanf(line, "%lx%c%lx ", &lo, &dash, &hi) == 3 && dash == '-') {  // a mapping's header line
+      inside = lo < to && hi > from;  // the kernel may keep one mapping as several areas
+      found = found || inside;
+      continue;
+    }
+    unsigned long long kb;
+    if (!inside) continue;
+    if (sscanf(line, "Rss: %llu kB", &kb) == 1) *resident += kb * 1024;
+    else if (sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1) *huge += kb * 1024;
+  }
+  fclose(f);
+  return found;
+}
+
 class BenchJob : public AsyncJob {
  public:
   BenchJob(std::string path, int threads, uint32_t prompt, uint32_t gen, uint32_t batch, uint32_t prompt_runs)
@@ -120,6 +151,11 @@ class BenchJob : public AsyncJob {
       }
     }
     gen_ms_ = (double)(hy_clock_monotonic_ns() - g0) / 1e6;
+    uint64_t resident = 0, huge = 0;
+    if (MappingPageSizes(hy_gguf_bytes(model_->llama->gguf), hy_gguf_file_size(model_->llama->gguf), &resident, &huge)) {
+      weights_resident_ = (double)resident;
+      weights_huge_ = (double)huge;
+    }
     uint64_t decode_peak = reset ? ProcStatusBytes("VmHWM") : sampled;
     decode_peak_rss_ = (double)decode_peak;
     peak_rss_ = (double)(prompt_hwm > decode_peak ? prompt_hwm : decode_peak);
@@ -164,6 +200,10 @@ class BenchJob : public AsyncJob {
     o.Set("decodePeakRssMethod", rss_method_);
     o.Set("decodeRssTargetBytes", decode_rss_target_);
     o.Set("decodeRssTargetHolds", decode_peak_rss_ > 0 && decode_peak_rss_ <= decode_rss_target_);
+    if (weights_resident_ > 0) {  // absent where /proc/self/smaps is unreadable
+      o.Set("weightsResidentBytes", weights_resident_);
+      o.Set("weightsHugePageBytes", weights_huge_);
+    }
     return o;
   }
 
@@ -176,6 +216,7 @@ class BenchJob : public AsyncJob {
   hy_llama_context *ctx_ = nullptr;
   double load_ms_ = 0, prompt_ms_ = 0, gen_ms_ = 0, weight_bytes_per_token_ = 0, kv_read_bytes_per_token_ = 0, kv_bytes_ = 0, file_bytes_ = 0;
   double peak_rss_ = 0, post_prompt_rss_ = 0, decode_peak_rss_ = 0, decode_rss_target_ = 0;
+  double weights_resident_ = 0, weights_huge_ = 0;  // the model mapping after the decode, and its 2 MiB-mapped part
   std::string rss_method_;
 };
 
