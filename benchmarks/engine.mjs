@@ -191,7 +191,7 @@ for (const r of table) console.log(r.map((c, i) => c.padStart(widths[i])).join('
 const smallPages = rows.filter((r) => (r.repeats ?? [r]).some((x) => typeof x.weightsHugePageShare === 'number' && x.weightsHugePageShare < 0.5));
 if (smallPages.length > 0)
   console.log(`\nnote: ${smallPages.map((r) => r.type).join(', ')}: most of the weights were in 4 KiB pages in some run (2M pages column), ` +
-    'which cost tinyllama's decode 4-12% here; docs/troubleshooting.md shows how to have the page cache read the file back in large folios');
+    'which cost the tinyllama decode 4-12% here; docs/troubleshooting.md shows how to have the page cache read the file back in large folios');
 
 let commit = null;
 try { commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
