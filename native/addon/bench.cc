@@ -67,8 +67,8 @@ bool ResetRssHighWater(std::string *why) {
 // reads every weight each token, and weights in 4 KiB pages cost it a TLB miss
 // per page: a file the page cache holds in small folios (just written, or
 // partly reclaimed and read back in pieces) decoded tinyllama 4-12% slower
-// than one read back whole (docs/troubleshooting.md). False when smaps is unreadable or
-// has no such mapping.
+// than one read back whole (docs/troubleshooting.md). False when smaps is
+// unreadable or has no such mapping.
 bool MappingPageSizes(const void *base, uint64_t size, uint64_t *resident, uint64_t *huge) {
   FILE *f = fopen("/proc/self/smaps", "re");
   if (!f) return false;
