@@ -297,17 +297,13 @@ void RunOnce(KernelBench &kb) {
       hy_ops()->silu_mul(kb.out, kb.a, kb.b, kb.n);
       break;
     case Op::kAttention: {  // as attention_items in llama.c, for one token
-      const hy_ops_kernels *ops = hy_ops();
       const int64_t group = kb.heads / kb.kv_heads, hd = kb.head_dim;
       const size_t stride = (size_t)hd * 2, head_rows = (size_t)kb.ctx * (size_t)hd;
       const float scale = 1.0f / sqrtf((float)hd);
       for (int64_t kvh = 0; kvh < kb.kv_heads; kvh++) {
         const size_t q_off = (size_t)(kvh * group * hd);
-        hy_attn_scores_group(kb.b, (size_t)kb.ctx, kb.a + q_off, (size_t)hd, group, kb.k + (size_t)kvh * head_rows,
-                             HY_TYPE_F16, stride, hd, kb.ctx, scale);
-        for (int64_t g = 0; g < group; g++) ops->softmax(kb.b + g * kb.ctx, kb.ctx);
-        hy_attn_values_group(kb.out + q_off, (size_t)hd, kb.b, (size_t)kb.ctx, group, kb.v + (size_t)kvh * head_rows,
-                             HY_TYPE_F16, stride, hd, kb.ctx);
+        hy_attn_group(kb.out + q_off, (size_t)hd, kb.a + q_off, (size_t)hd, group, kb.k + (size_t)kvh * head_rows,
+                      kb.v + (size_t)kvh * head_rows, HY_TYPE_F16, stride, hd, kb.ctx, scale, kb.b, (size_t)kb.ctx);
       }
       break;
     }

@@ -106,6 +106,14 @@ void hy_attn_values_group(float *out, size_t out_stride, const float *p, size_t 
         hy_attn_values(out + (size_t)g * out_stride, p + (size_t)g * p_stride, v, v_type, v_stride, head_dim, n_kv);
 }
 
+void hy_attn_group(float *out, size_t out_stride, const float *q, size_t q_stride, int64_t n_heads, const void *k,
+                   const void *v, uint32_t kv_type, size_t kv_stride, int64_t head_dim, int64_t n_kv, float scale,
+                   float *scores, size_t s_stride) {
+    hy_attn_scores_group(scores, s_stride, q, q_stride, n_heads, k, kv_type, kv_stride, head_dim, n_kv, scale);
+    for (int64_t g = 0; g < n_heads; g++) hy_softmax(scores + (size_t)g * s_stride, n_kv);
+    hy_attn_values_group(out, out_stride, scores, s_stride, n_heads, v, kv_type, kv_stride, head_dim, n_kv);
+}
+
 void hy_kv_store(void *dst, uint32_t type, const float *src, int64_t n) {
     if (type == HY_TYPE_F32)
         memcpy(dst, src, (size_t)n * sizeof(float));

@@ -93,6 +93,15 @@ void hy_attn_scores_group(float *scores, size_t s_stride, const float *q, size_t
 void hy_attn_values_group(float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
                           const void *v, uint32_t v_type, size_t v_stride, int64_t head_dim, int64_t n_kv);
 
+/* Attention of n_heads query heads over one KV head: the three steps above
+ * (scores, softmax per head, weighted values), out[g * out_stride + d] for
+ * query q + g * q_stride. k and v: the head's rows 0, kv_stride bytes apart.
+ * scores: caller-owned scratch of n_heads rows of s_stride >= n_kv floats
+ * (left holding the weights). out must not alias q, scores or the cache. */
+void hy_attn_group(float *out, size_t out_stride, const float *q, size_t q_stride, int64_t n_heads, const void *k,
+                   const void *v, uint32_t kv_type, size_t kv_stride, int64_t head_dim, int64_t n_kv, float scale,
+                   float *scores, size_t s_stride);
+
 /* Store n floats into a cache row of type (HY_TYPE_F32: copy; HY_TYPE_F16:
  * round to nearest even, as hy_fp32_to_fp16). Other types: nothing written. */
 void hy_kv_store(void *dst, uint32_t type, const float *src, int64_t n);

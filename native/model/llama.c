@@ -597,11 +597,8 @@ static void attention_items(void *arg, size_t begin, size_t end, int thread_inde
         uint32_t kvh = (uint32_t)(item % hp->n_head_kv);
         uint32_t n_kv = ps->pos0 + t + 1; /* causal: positions 0..pos */
         size_t q_off = (size_t)t * hp->n_embd_q + (size_t)kvh * group * hd; /* the group's first query head */
-        hy_attn_scores_group(scores, c->p.n_ctx, c->q + q_off, hd, group, k_layer + kvh * head_rows, c->kv_type,
-                             c->kv_head_bytes, hd, n_kv, scale);
-        for (uint32_t g = 0; g < group; g++) hy_softmax(scores + (size_t)g * c->p.n_ctx, n_kv);
-        hy_attn_values_group(c->attn + q_off, hd, scores, c->p.n_ctx, group, v_layer + kvh * head_rows, c->kv_type,
-                             c->kv_head_bytes, hd, n_kv);
+        hy_attn_group(c->attn + q_off, hd, c->q + q_off, hd, group, k_layer + kvh * head_rows, v_layer + kvh * head_rows,
+                      c->kv_type, c->kv_head_bytes, hd, n_kv, scale, scores, c->p.n_ctx);
     }
 }
 
