@@ -13,7 +13,9 @@
 // (matrix-matrix kernels), then --gen tokens decoded one at a time (matrix-vector
 // kernels, greedy). It measures the machine's memory bandwidth and reports the
 // decode ceiling it implies (bandwidth / bytes read per token: the weights and
-// the KV cache so far) and the share of it reached. With --llama-bench it runs
+// the KV cache so far) and the share of it reached, with the share of CPU time
+// the host took during each decode (steal: a busy host's deschedulings slow
+// the decode in ways the bandwidth probe does not see). With --llama-bench it runs
 // that binary on the same file, threads and sizes in the same sitting and
 // prints the ratio (first repeat).
 // --repeat N runs every (type, threads) N times, interleaved, and reports the
@@ -117,6 +119,7 @@ for (let rep = 0; rep < repeat; rep++) {
         decodeRssTargetHolds: r.decodeRssTargetHolds,
         loadMs: r.loadMs,
         weightsHugePageShare: tg.metrics.weightsHugePageShare,
+        decodeStealShare: tg.metrics.stealShare,
       };
       if (values['llama-bench'] && rep === 0) row.llamaCpp = runLlamaBench(values['llama-bench'], models[type].path, threads);
       const key = `${type}/${threads}`;
@@ -126,6 +129,7 @@ for (let rep = 0; rep < repeat; rep++) {
         `(${(row.shareOfCeiling * 100).toFixed(0)}% of the ${row.decodeCeilingTokensPerSecond.toFixed(1)} tok/s ceiling), peak RSS ${(row.peakRssBytes / 1048576).toFixed(0)} MiB` +
         `, decode peak RSS ${(row.decodePeakRssBytes / 1048576).toFixed(0)} MiB (target ${(row.decodeRssTargetBytes / 1048576).toFixed(0)} MiB: ${row.decodeRssTargetHolds ? 'holds' : 'MISSED'}; ${row.decodePeakRssMethod})` +
         (row.weightsHugePageShare !== null ? `, weights ${(row.weightsHugePageShare * 100).toFixed(0)}% in 2 MiB pages` : '') +
+        (row.decodeStealShare !== null ? `, ${(row.decodeStealShare * 100).toFixed(1)}% of CPU time stolen by the host during the decode` : '') +
         (row.llamaCpp?.promptTokensPerSecond ? `; llama.cpp pp ${row.llamaCpp.promptTokensPerSecond.toFixed(1)}, tg ${row.llamaCpp.decodeTokensPerSecond.toFixed(2)}` : ''));
     }
   }
@@ -138,7 +142,7 @@ for (const type of types) {
     const sorted = [...all].sort((a, b) => a.decodeTokensPerSecond - b.decodeTokensPerSecond);
     const row = { ...sorted[Math.floor((sorted.length - 1) / 2)] };
     row.llamaCpp = all[0].llamaCpp;
-    if (all.length > 1) row.repeats = all.map((x) => ({ decodeTokensPerSecond: x.decodeTokensPerSecond, shareOfCeiling: x.shareOfCeiling, bandwidthGbps: x.bandwidthGbps, promptTokensPerSecond: x.promptTokensPerSecond, weightsHugePageShare: x.weightsHugePageShare }));
+    if (all.length > 1) row.repeats = all.map((x) => ({ decodeTokensPerSecond: x.decodeTokensPerSecond, shareOfCeiling: x.shareOfCeiling, bandwidthGbps: x.bandwidthGbps, promptTokensPerSecond: x.promptTokensPerSecond, weightsHugePageShare: x.weightsHugePageShare, decodeStealShare: x.decodeStealShare }));
     rows.push(row);
   }
 }
@@ -158,21 +162,21 @@ function runLlamaBench(binary, file, threads) {
 
 const mib = (b) => (b / 1048576).toFixed(0);
 // the share of the weights mapped in 2 MiB pages over a row's runs ('-' where the runs could not tell)
-const hugeRange = (r) => {
-  const s = (r.repeats ?? [r]).map((x) => x.weightsHugePageShare).filter((x) => typeof x === 'number').map((x) => x * 100);
+const shareRange = (r, key) => {
+  const s = (r.repeats ?? [r]).map((x) => x[key]).filter((x) => typeof x === 'number').map((x) => x * 100);
   if (s.length === 0) return '-';
   const lo = Math.min(...s).toFixed(0), hi = Math.max(...s).toFixed(0);
   return lo === hi ? `${lo}%` : `${lo}-${hi}%`;
 };
 console.log(`\n${values.shape}: prompt ${prompt} tokens, decode ${gen} tokens; bandwidth at the start ${limits.bandwidthGbps.toFixed(1)} GB/s (1 thread), ${limits.bandwidthGbpsMt.toFixed(1)} GB/s (${limits.mtThreads} threads); each row's ceiling uses the higher of that and the bandwidth probed in its own process right after its decode (bw GB/s)`);
-const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'bw GB/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB', 'decode RSS MiB', '2M pages'];
+const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'bw GB/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB', 'decode RSS MiB', '2M pages', 'steal'];
 if (repeat > 1) header.splice(4, 0, 'tg range', 'share range');
 if (values['llama-bench']) header.push('llama.cpp pp', 'llama.cpp tg', 'pp ratio', 'tg ratio');
 const table = rows.map((r) => {
   const cells = [r.type, r.threads, r.promptTokensPerSecond.toFixed(1), r.decodeTokensPerSecond.toFixed(2), r.bandwidthGbps.toFixed(1), r.decodeCeilingTokensPerSecond.toFixed(2),
     `${(r.shareOfCeiling * 100).toFixed(0)}%`, mib(r.peakRssBytes), mib(r.rssBudgetBytes),
     r.decodePeakRssBytes ? `${mib(r.decodePeakRssBytes)}${r.decodeRssTargetHolds ? '' : ' (over)'}` : '-',
-    hugeRange(r)];
+    shareRange(r, 'weightsHugePageShare'), shareRange(r, 'decodeStealShare')];
   if (repeat > 1) {
     const tg = (r.repeats ?? [r]).map((x) => x.decodeTokensPerSecond), sh = (r.repeats ?? [r]).map((x) => x.shareOfCeiling * 100);
     cells.splice(4, 0, `${Math.min(...tg).toFixed(2)}-${Math.max(...tg).toFixed(2)}`, `${Math.min(...sh).toFixed(0)}-${Math.max(...sh).toFixed(0)}%`);
@@ -192,6 +196,13 @@ const smallPages = rows.filter((r) => (r.repeats ?? [r]).some((x) => typeof x.we
 if (smallPages.length > 0)
   console.log(`\nnote: ${smallPages.map((r) => r.type).join(', ')}: most of the weights were in 4 KiB pages in some run (2M pages column), ` +
     'which cost the tinyllama decode 4-12% here; docs/troubleshooting.md shows how to have the page cache read the file back in large folios');
+
+// steal: CPU time the hypervisor gave to other guests while the row decoded; the threads meet at a
+// barrier every product, so a descheduled vCPU stalls both and the decode loses more than the steal share
+const stolen = rows.filter((r) => (r.repeats ?? [r]).some((x) => typeof x.decodeStealShare === 'number' && x.decodeStealShare > 0.05));
+if (stolen.length > 0)
+  console.log(`\nnote: ${stolen.map((r) => r.type).join(', ')}: the host took more than 5% of the CPU time during some decode (steal column); ` +
+    'such a run measures the host\'s load more than the engine (34% steal halved the decode here), so rerun in a quieter period');
 
 let commit = null;
 try { commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }

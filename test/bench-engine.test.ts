@@ -51,4 +51,13 @@ describe('engine benchmark rows', () => {
     expect(measured.metrics.weightsHugePageShare).toBeCloseTo(0.25, 10);
     expect(engineRows(run, 'tinyllama-1.1b', 'q4_0', limits)[1].metrics.weightsHugePageShare).toBeNull();
   });
+
+  it('carries the host steal share of each phase into its row, or null when the run could not read it', () => {
+    const [pp, tg] = engineRows({ ...run, promptStealShare: 0.02, decodeStealShare: 0.34 }, 'tinyllama-1.1b', 'q4_0', limits);
+    expect(pp.metrics.stealShare).toBe(0.02);
+    expect(tg.metrics.stealShare).toBe(0.34);
+    const [ppNone, tgNone] = engineRows(run, 'tinyllama-1.1b', 'q4_0', limits);
+    expect(ppNone.metrics.stealShare).toBeNull();
+    expect(tgNone.metrics.stealShare).toBeNull();
+  });
 });

@@ -119,6 +119,9 @@ describe('CLI --json outputs validate against their schemas', () => {
     if (process.platform === 'linux') {
       expect(tg.metrics.weightsHugePageShare).toBeGreaterThanOrEqual(0);
       expect(tg.metrics.weightsHugePageShare).toBeLessThanOrEqual(1);
+      // and how much CPU time the host took from this machine while it decoded (/proc/stat steal)
+      expect(tg.metrics.stealShare).toBeGreaterThanOrEqual(0);
+      expect(tg.metrics.stealShare).toBeLessThanOrEqual(1);
     }
     expect(saved.cpuFeatures.kernels.matmul).toBeTruthy();
     expect(saved.machine.limits.bandwidthGbps).toBeGreaterThan(0);

@@ -93,6 +93,33 @@ bool MappingPageSizes(const void *base, uint64_t size, uint64_t *resident, uint6
   return found;
 }
 
+// CPU time the hypervisor gave to other guests ("steal", /proc/stat) and all
+// CPU time, summed over the machine's CPUs, in clock ticks; false where
+// /proc/stat is unreadable. On a virtual machine whose host is oversubscribed
+// a vCPU is descheduled now and then, and a decode whose threads meet at a
+// barrier every product waits for the descheduled one: 34% steal halved the
+// tinyllama decode here while a bandwidth probe (best of a few short passes)
+// read almost as fast as on a quiet host.
+bool CpuStealTicks(uint64_t *steal, uint64_t *total) {
+  FILE *f = fopen("/proc/stat", "re");
+  if (!f) return false;
+  unsigned long long v[8] = {0};
+  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+  fclose(f);
+  if (n != 8) return false;
+  *steal = v[7];
+  *total = 0;
+  for (unsigned long long x : v) *total += x;
+  return true;
+}
+
+// The share of CPU time stolen between two CpuStealTicks readings; -1 when
+// either failed or no tick passed.
+double StealShare(bool ok0, uint64_t steal0, uint64_t total0, bool ok1, uint64_t steal1, uint64_t total1) {
+  if (!ok0 || !ok1 || total1 <= total0) return -1;
+  return (double)(steal1 - steal0) / (double)(total1 - total0);
+}
+
 class BenchJob : public AsyncJob {
  public:
   BenchJob(std::string path, int threads, uint32_t prompt, uint32_t gen, uint32_t batch, uint32_t prompt_runs)
@@ -124,9 +151,13 @@ class BenchJob : public AsyncJob {
         ctx_ = nullptr;
         if ((s = hy_llama_context_create(model_->llama, &cp, &ctx_))) return s;
       }
+      uint64_t steal0 = 0, total0 = 0, steal1 = 0, total1 = 0;
+      bool ok0 = CpuStealTicks(&steal0, &total0);
       t0 = hy_clock_monotonic_ns();
       if ((s = hy_llama_decode(ctx_, model_->pool, tokens.data(), prompt_, logits.data(), 0, nullptr))) return s;
       prompt_runs_ms_.push_back((double)(hy_clock_monotonic_ns() - t0) / 1e6);
+      bool ok1 = CpuStealTicks(&steal1, &total1);
+      prompt_steal_ = StealShare(ok0, steal0, total0, ok1, steal1, total1);
     }
     prompt_ms_ = prompt_runs_ms_.empty() ? 0 : prompt_runs_ms_.back();
     // peak RSS: the whole run so far, then from here on for the decode alone
@@ -138,6 +169,8 @@ class BenchJob : public AsyncJob {
     rss_method_ = reset ? "VmHWM reset by clear_refs after the prompt"
                         : "VmRSS sampled after each decoded token (lower bound; " + why + ")";
     uint64_t sampled = ProcStatusBytes("VmRSS");
+    uint64_t steal0 = 0, total0 = 0, steal1 = 0, total1 = 0;
+    bool steal_ok0 = CpuStealTicks(&steal0, &total0);
     const uint64_t g0 = hy_clock_monotonic_ns();
     for (uint32_t i = 0; i < gen_; i++) {
       int32_t best = 0;
@@ -151,6 +184,8 @@ class BenchJob : public AsyncJob {
       }
     }
     gen_ms_ = (double)(hy_clock_monotonic_ns() - g0) / 1e6;
+    bool steal_ok1 = CpuStealTicks(&steal1, &total1);
+    decode_steal_ = StealShare(steal_ok0, steal0, total0, steal_ok1, steal1, total1);
     uint64_t resident = 0, huge = 0;
     if (MappingPageSizes(hy_gguf_bytes(model_->llama->gguf), hy_gguf_file_size(model_->llama->gguf), &resident, &huge)) {
       weights_resident_ = (double)resident;
@@ -200,6 +235,8 @@ class BenchJob : public AsyncJob {
     o.Set("decodePeakRssMethod", rss_method_);
     o.Set("decodeRssTargetBytes", decode_rss_target_);
     o.Set("decodeRssTargetHolds", decode_peak_rss_ > 0 && decode_peak_rss_ <= decode_rss_target_);
+    if (prompt_steal_ >= 0) o.Set("promptStealShare", prompt_steal_);  // absent where /proc/stat is unreadable
+    if (decode_steal_ >= 0) o.Set("decodeStealShare", decode_steal_);
     if (weights_resident_ > 0) {  // absent where /proc/self/smaps is unreadable
       o.Set("weightsResidentBytes", weights_resident_);
       o.Set("weightsHugePageBytes", weights_huge_);
@@ -217,6 +254,7 @@ class BenchJob : public AsyncJob {
   double load_ms_ = 0, prompt_ms_ = 0, gen_ms_ = 0, weight_bytes_per_token_ = 0, kv_read_bytes_per_token_ = 0, kv_bytes_ = 0, file_bytes_ = 0;
   double peak_rss_ = 0, post_prompt_rss_ = 0, decode_peak_rss_ = 0, decode_rss_target_ = 0;
   double weights_resident_ = 0, weights_huge_ = 0;  // the model mapping after the decode, and its 2 MiB-mapped part
+  double prompt_steal_ = -1, decode_steal_ = -1;  // share of CPU time stolen by the host (last prompt run, decode)
   std::string rss_method_;
 };
 

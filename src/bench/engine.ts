@@ -35,6 +35,11 @@ export interface EngineRun {
    * (/proc/self/smaps; absent where it is unreadable). Weights in 4 KiB pages decoded tinyllama 4-12% slower. */
   weightsResidentBytes?: number;
   weightsHugePageBytes?: number;
+  /** Share of the machine's CPU time the hypervisor gave to other guests ("steal" in /proc/stat) during the
+   * last prompt run and during the decode (absent where /proc/stat is unreadable). Threads that meet at a
+   * barrier every product wait for a descheduled one: 34% steal halved the tinyllama decode on the VM here. */
+  promptStealShare?: number;
+  decodeStealShare?: number;
 }
 
 /** Share of the resident weights mapped in 2 MiB pages, or null when the run could not tell. */
@@ -142,7 +147,7 @@ export function engineRows(run: EngineRun, shape: string, type: string, limits: 
       unit: 'tok/s',
       rme: rme(pp),
       samples: pp.samples,
-      metrics: { promptTokens: run.promptTokens, meanPromptMs: pp.mean, ...common },
+      metrics: { promptTokens: run.promptTokens, meanPromptMs: pp.mean, stealShare: run.promptStealShare ?? null, ...common },
     },
     {
       name: names.tg,
@@ -166,6 +171,7 @@ export function engineRows(run: EngineRun, shape: string, type: string, limits: 
         decodeCeilingTokensPerSecond: ceiling,
         shareOfLimit: decodeRate / ceiling,
         weightsHugePageShare: weightsHugePageShare(run),
+        stealShare: run.decodeStealShare ?? null,
         ...common,
       },
     },
