@@ -53,116 +53,145 @@ HY_INLINE __m512 hy_hsum16_ps(const __m512 a[16]) {
     return _mm512_permutexvar_ps(order, f);
 }
 
-HY_INLINE void scores_group_x16(int HALF, float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
-                                const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
-    if (hd % 16 != 0 || hd > HY_ATT_MAX_HD) {
-        scores_group(HALF, s, s_stride, q, q_stride, n_heads, k, stride, hd, n_kv, scale);
-        return;
-    }
+/* Both kernels below take the head size as HD and are instantiated with the
+ * constants 64 and 128 (the head sizes of the llama-family files here):
+ * with HD a run-time value the compiler kept 16 row addresses in registers
+ * for the 16 accumulators, ran out and spilled them (scores of 8 heads x 544
+ * positions: 13.7 us hot; with HD constant the rows are fixed offsets from
+ * one base). */
+
+HY_INLINE void scores_x16(int HALF, int64_t HD, float *s, size_t s_stride, const float *q, size_t q_stride,
+                          int64_t n_heads, const uint8_t *k, size_t stride, int64_t n_kv, float scale) {
     float kb[HY_ATT512_BLOCK * HY_ATT_MAX_HD];
     const __m512 sc = _mm512_set1_ps(scale);
     int64_t t = 0;
     for (; t + HY_ATT512_BLOCK <= n_kv; t += HY_ATT512_BLOCK) {
-        kv_rows_to_f32_x16(HALF, kb, k + (size_t)t * stride, stride, hd, HY_ATT512_BLOCK);
+        kv_rows_to_f32_x16(HALF, kb, k + (size_t)t * stride, stride, HD, HY_ATT512_BLOCK);
         for (int64_t g = 0; g < n_heads; g++) {
             const float *qg = q + (size_t)g * q_stride;
             __m512 a[16];
             for (int i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
-            for (int64_t d = 0; d < hd; d += 16) {
+            for (int64_t d = 0; d < HD; d += 16) {
                 const __m512 qv = _mm512_loadu_ps(qg + d);
-                for (int i = 0; i < 16; i++) a[i] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kb + i * hd + d), a[i]);
+                for (int i = 0; i < 16; i++) a[i] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kb + i * HD + d), a[i]);
             }
             _mm512_storeu_ps(s + (size_t)g * s_stride + t, _mm512_mul_ps(hy_hsum16_ps(a), sc));
         }
     }
     if (t < n_kv) /* the last positions (fewer than a block): the 256-bit form */
-        scores_group(HALF, s + t, s_stride, q, q_stride, n_heads, k + (size_t)t * stride, stride, hd, n_kv - t, scale);
+        scores_group(HALF, s + t, s_stride, q, q_stride, n_heads, k + (size_t)t * stride, stride, HD, n_kv - t, scale);
 }
 
-HY_INLINE void values_group_x16(int HALF, float *out, size_t out_stride, const float *p, size_t p_stride,
-                                int64_t n_heads, const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
-    if (hd % 16 != 0 || hd > HY_ATT_MAX_HD) {
-        values_group(HALF, out, out_stride, p, p_stride, n_heads, v, stride, hd, n_kv);
-        return;
+HY_INLINE void scores_group_x16(int HALF, float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
+                                const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
+    if (hd == 64)
+        scores_x16(HALF, 64, s, s_stride, q, q_stride, n_heads, k, stride, n_kv, scale);
+    else if (hd == 128)
+        scores_x16(HALF, 128, s, s_stride, q, q_stride, n_heads, k, stride, n_kv, scale);
+    else if (hd % 16 == 0 && hd <= HY_ATT_MAX_HD)
+        scores_x16(HALF, hd, s, s_stride, q, q_stride, n_heads, k, stride, n_kv, scale);
+    else
+        scores_group(HALF, s, s_stride, q, q_stride, n_heads, k, stride, hd, n_kv, scale);
+}
+
+/* out[g, d:d+64] += sum over the block's rows i of p[g, i] * vb[i, d:d+64], for
+ * heads g and g + 1 (G2 1) or head g alone (G2 0). Two heads per sweep give 8
+ * independent sums instead of 4 (one head's 4 sums wait on the FMA latency
+ * every row), and each row load serves both (hot cache, 8 heads, 544
+ * positions: 9.5 -> 8.1 us). The row is loaded into registers once: with
+ * the loads folded into the multiply-adds, each row vector was read twice
+ * and the loads, not the multiply-adds, set the pace. */
+HY_INLINE void values_x16_cols64(int G2, float *o, size_t out_stride, const float *pg, size_t p_stride,
+                                 const float *vb, int64_t HD, int64_t d, int64_t rows) {
+    float *o2 = o + out_stride;
+    const float *pg2 = pg + p_stride;
+    __m512 a0 = _mm512_loadu_ps(o + d), a1 = _mm512_loadu_ps(o + d + 16);
+    __m512 a2 = _mm512_loadu_ps(o + d + 32), a3 = _mm512_loadu_ps(o + d + 48);
+    __m512 b0 = _mm512_setzero_ps(), b1 = b0, b2 = b0, b3 = b0;
+    if (G2) {
+        b0 = _mm512_loadu_ps(o2 + d), b1 = _mm512_loadu_ps(o2 + d + 16);
+        b2 = _mm512_loadu_ps(o2 + d + 32), b3 = _mm512_loadu_ps(o2 + d + 48);
     }
+    for (int64_t i = 0; i < rows; i++) {
+        const float *row = vb + i * HD + d;
+        __m512 r0 = _mm512_loadu_ps(row), r1 = _mm512_loadu_ps(row + 16);
+        __m512 r2 = _mm512_loadu_ps(row + 32), r3 = _mm512_loadu_ps(row + 48);
+        if (G2) __asm__("" : "+v"(r0), "+v"(r1), "+v"(r2), "+v"(r3)); /* keep them in registers */
+        const __m512 pt = _mm512_set1_ps(pg[i]);
+        a0 = _mm512_fmadd_ps(pt, r0, a0);
+        a1 = _mm512_fmadd_ps(pt, r1, a1);
+        a2 = _mm512_fmadd_ps(pt, r2, a2);
+        a3 = _mm512_fmadd_ps(pt, r3, a3);
+        if (G2) {
+            const __m512 pt2 = _mm512_set1_ps(pg2[i]);
+            b0 = _mm512_fmadd_ps(pt2, r0, b0);
+            b1 = _mm512_fmadd_ps(pt2, r1, b1);
+            b2 = _mm512_fmadd_ps(pt2, r2, b2);
+            b3 = _mm512_fmadd_ps(pt2, r3, b3);
+        }
+    }
+    _mm512_storeu_ps(o + d, a0);
+    _mm512_storeu_ps(o + d + 16, a1);
+    _mm512_storeu_ps(o + d + 32, a2);
+    _mm512_storeu_ps(o + d + 48, a3);
+    if (G2) {
+        _mm512_storeu_ps(o2 + d, b0);
+        _mm512_storeu_ps(o2 + d + 16, b1);
+        _mm512_storeu_ps(o2 + d + 32, b2);
+        _mm512_storeu_ps(o2 + d + 48, b3);
+    }
+}
+
+/* the same for 16 columns (the rest of a head size that is not a multiple of 64) */
+HY_INLINE void values_x16_cols16(int G2, float *o, size_t out_stride, const float *pg, size_t p_stride,
+                                 const float *vb, int64_t HD, int64_t d, int64_t rows) {
+    float *o2 = o + out_stride;
+    const float *pg2 = pg + p_stride;
+    __m512 a0 = _mm512_loadu_ps(o + d), b0 = G2 ? _mm512_loadu_ps(o2 + d) : _mm512_setzero_ps();
+    for (int64_t i = 0; i < rows; i++) {
+        const __m512 r0 = _mm512_loadu_ps(vb + i * HD + d);
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(pg[i]), r0, a0);
+        if (G2) b0 = _mm512_fmadd_ps(_mm512_set1_ps(pg2[i]), r0, b0);
+    }
+    _mm512_storeu_ps(o + d, a0);
+    if (G2) _mm512_storeu_ps(o2 + d, b0);
+}
+
+HY_INLINE void values_x16(int HALF, int64_t HD, float *out, size_t out_stride, const float *p, size_t p_stride,
+                          int64_t n_heads, const uint8_t *v, size_t stride, int64_t n_kv) {
     float vb[HY_ATT512_BLOCK * HY_ATT_MAX_HD];
-    for (int64_t g = 0; g < n_heads; g++) memset(out + (size_t)g * out_stride, 0, sizeof(float) * (size_t)hd);
+    for (int64_t g = 0; g < n_heads; g++) memset(out + (size_t)g * out_stride, 0, sizeof(float) * (size_t)HD);
     for (int64_t t = 0; t < n_kv; t += HY_ATT512_BLOCK) {
         const int64_t rows = n_kv - t < HY_ATT512_BLOCK ? n_kv - t : HY_ATT512_BLOCK;
-        kv_rows_to_f32_x16(HALF, vb, v + (size_t)t * stride, stride, hd, rows);
+        kv_rows_to_f32_x16(HALF, vb, v + (size_t)t * stride, stride, HD, rows);
         int64_t g = 0;
-        /* Two heads per sweep: 8 independent sums instead of 4 (one head's 4
-         * sums wait on the FMA latency every row), and each row load serves
-         * both. Hot cache, 8 heads, 544 positions: 9.5 -> 8.1 us. */
         for (; g + 2 <= n_heads; g += 2) {
-            float *o = out + (size_t)g * out_stride, *o2 = o + out_stride;
-            const float *pg = p + (size_t)g * p_stride + t, *pg2 = pg + p_stride;
-            for (int64_t d = 0; d + 64 <= hd; d += 64) {
-                __m512 a0 = _mm512_loadu_ps(o + d), a1 = _mm512_loadu_ps(o + d + 16);
-                __m512 a2 = _mm512_loadu_ps(o + d + 32), a3 = _mm512_loadu_ps(o + d + 48);
-                __m512 b0 = _mm512_loadu_ps(o2 + d), b1 = _mm512_loadu_ps(o2 + d + 16);
-                __m512 b2 = _mm512_loadu_ps(o2 + d + 32), b3 = _mm512_loadu_ps(o2 + d + 48);
-                for (int64_t i = 0; i < rows; i++) {
-                    const __m512 pt = _mm512_set1_ps(pg[i]), pt2 = _mm512_set1_ps(pg2[i]);
-                    const float *row = vb + i * hd + d;
-                    const __m512 r0 = _mm512_loadu_ps(row), r1 = _mm512_loadu_ps(row + 16);
-                    const __m512 r2 = _mm512_loadu_ps(row + 32), r3 = _mm512_loadu_ps(row + 48);
-                    a0 = _mm512_fmadd_ps(pt, r0, a0);
-                    a1 = _mm512_fmadd_ps(pt, r1, a1);
-                    a2 = _mm512_fmadd_ps(pt, r2, a2);
-                    a3 = _mm512_fmadd_ps(pt, r3, a3);
-                    b0 = _mm512_fmadd_ps(pt2, r0, b0);
-                    b1 = _mm512_fmadd_ps(pt2, r1, b1);
-                    b2 = _mm512_fmadd_ps(pt2, r2, b2);
-                    b3 = _mm512_fmadd_ps(pt2, r3, b3);
-                }
-                _mm512_storeu_ps(o + d, a0);
-                _mm512_storeu_ps(o + d + 16, a1);
-                _mm512_storeu_ps(o + d + 32, a2);
-                _mm512_storeu_ps(o + d + 48, a3);
-                _mm512_storeu_ps(o2 + d, b0);
-                _mm512_storeu_ps(o2 + d + 16, b1);
-                _mm512_storeu_ps(o2 + d + 32, b2);
-                _mm512_storeu_ps(o2 + d + 48, b3);
-            }
-            for (int64_t d = hd / 64 * 64; d < hd; d += 16) {
-                __m512 a0 = _mm512_loadu_ps(o + d), b0 = _mm512_loadu_ps(o2 + d);
-                for (int64_t i = 0; i < rows; i++) {
-                    const __m512 r0 = _mm512_loadu_ps(vb + i * hd + d);
-                    a0 = _mm512_fmadd_ps(_mm512_set1_ps(pg[i]), r0, a0);
-                    b0 = _mm512_fmadd_ps(_mm512_set1_ps(pg2[i]), r0, b0);
-                }
-                _mm512_storeu_ps(o + d, a0);
-                _mm512_storeu_ps(o2 + d, b0);
-            }
+            float *o = out + (size_t)g * out_stride;
+            const float *pg = p + (size_t)g * p_stride + t;
+            int64_t d = 0;
+            for (; d + 64 <= HD; d += 64) values_x16_cols64(1, o, out_stride, pg, p_stride, vb, HD, d, rows);
+            for (; d < HD; d += 16) values_x16_cols16(1, o, out_stride, pg, p_stride, vb, HD, d, rows);
         }
         for (; g < n_heads; g++) {
             float *o = out + (size_t)g * out_stride;
             const float *pg = p + (size_t)g * p_stride + t;
             int64_t d = 0;
-            for (; d + 64 <= hd; d += 64) {
-                __m512 a0 = _mm512_loadu_ps(o + d), a1 = _mm512_loadu_ps(o + d + 16);
-                __m512 a2 = _mm512_loadu_ps(o + d + 32), a3 = _mm512_loadu_ps(o + d + 48);
-                for (int64_t i = 0; i < rows; i++) {
-                    const __m512 pt = _mm512_set1_ps(pg[i]);
-                    const float *row = vb + i * hd + d;
-                    a0 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(row), a0);
-                    a1 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(row + 16), a1);
-                    a2 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(row + 32), a2);
-                    a3 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(row + 48), a3);
-                }
-                _mm512_storeu_ps(o + d, a0);
-                _mm512_storeu_ps(o + d + 16, a1);
-                _mm512_storeu_ps(o + d + 32, a2);
-                _mm512_storeu_ps(o + d + 48, a3);
-            }
-            for (; d < hd; d += 16) {
-                __m512 a0 = _mm512_loadu_ps(o + d);
-                for (int64_t i = 0; i < rows; i++) a0 = _mm512_fmadd_ps(_mm512_set1_ps(pg[i]), _mm512_loadu_ps(vb + i * hd + d), a0);
-                _mm512_storeu_ps(o + d, a0);
-            }
+            for (; d + 64 <= HD; d += 64) values_x16_cols64(0, o, out_stride, pg, p_stride, vb, HD, d, rows);
+            for (; d < HD; d += 16) values_x16_cols16(0, o, out_stride, pg, p_stride, vb, HD, d, rows);
         }
     }
+}
+
+HY_INLINE void values_group_x16(int HALF, float *out, size_t out_stride, const float *p, size_t p_stride,
+                                int64_t n_heads, const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
+    if (hd == 64)
+        values_x16(HALF, 64, out, out_stride, p, p_stride, n_heads, v, stride, n_kv);
+    else if (hd == 128)
+        values_x16(HALF, 128, out, out_stride, p, p_stride, n_heads, v, stride, n_kv);
+    else if (hd % 16 == 0 && hd <= HY_ATT_MAX_HD)
+        values_x16(HALF, hd, out, out_stride, p, p_stride, n_heads, v, stride, n_kv);
+    else
+        values_group(HALF, out, out_stride, p, p_stride, n_heads, v, stride, hd, n_kv);
 }
 
 #endif /* HYPERION_X86_ATTN512_IMPL_H */
