@@ -13,7 +13,8 @@
 // (matrix-matrix kernels), then --gen tokens decoded one at a time (matrix-vector
 // kernels, greedy). It measures the machine's memory bandwidth and reports the
 // decode ceiling it implies (bandwidth / bytes read per token: the weights and
-// the KV cache so far) and the share of it reached, with the share of CPU time
+// the KV cache so far) and the share of it reached; the same from the read
+// rate of the weights' own memory (wt GB/s, of wt); the share of CPU time
 // the host took during each decode (steal: a busy host's deschedulings slow
 // the decode in ways the bandwidth probe does not see). With --llama-bench it runs
 // that binary on the same file, threads and sizes in the same sitting and
@@ -120,6 +121,8 @@ for (let rep = 0; rep < repeat; rep++) {
         loadMs: r.loadMs,
         weightsHugePageShare: tg.metrics.weightsHugePageShare,
         decodeStealShare: tg.metrics.stealShare,
+        weightsReadGbps: tg.metrics.weightsReadGbps,
+        shareOfWeightsReadLimit: tg.metrics.shareOfWeightsReadLimit,
       };
       if (values['llama-bench'] && rep === 0) row.llamaCpp = runLlamaBench(values['llama-bench'], models[type].path, threads);
       const key = `${type}/${threads}`;
@@ -142,7 +145,7 @@ for (const type of types) {
     const sorted = [...all].sort((a, b) => a.decodeTokensPerSecond - b.decodeTokensPerSecond);
     const row = { ...sorted[Math.floor((sorted.length - 1) / 2)] };
     row.llamaCpp = all[0].llamaCpp;
-    if (all.length > 1) row.repeats = all.map((x) => ({ decodeTokensPerSecond: x.decodeTokensPerSecond, shareOfCeiling: x.shareOfCeiling, bandwidthGbps: x.bandwidthGbps, promptTokensPerSecond: x.promptTokensPerSecond, weightsHugePageShare: x.weightsHugePageShare, decodeStealShare: x.decodeStealShare }));
+    if (all.length > 1) row.repeats = all.map((x) => ({ decodeTokensPerSecond: x.decodeTokensPerSecond, shareOfCeiling: x.shareOfCeiling, bandwidthGbps: x.bandwidthGbps, promptTokensPerSecond: x.promptTokensPerSecond, weightsHugePageShare: x.weightsHugePageShare, decodeStealShare: x.decodeStealShare, weightsReadGbps: x.weightsReadGbps, shareOfWeightsReadLimit: x.shareOfWeightsReadLimit }));
     rows.push(row);
   }
 }
@@ -169,12 +172,13 @@ const shareRange = (r, key) => {
   return lo === hi ? `${lo}%` : `${lo}-${hi}%`;
 };
 console.log(`\n${values.shape}: prompt ${prompt} tokens, decode ${gen} tokens; bandwidth at the start ${limits.bandwidthGbps.toFixed(1)} GB/s (1 thread), ${limits.bandwidthGbpsMt.toFixed(1)} GB/s (${limits.mtThreads} threads); each row's ceiling uses the higher of that and the bandwidth probed in its own process right after its decode (bw GB/s)`);
-const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'bw GB/s', 'ceiling', 'of ceil', 'peak RSS MiB', 'budget MiB', 'decode RSS MiB', '2M pages', 'steal'];
+const header = ['type', 'thr', 'pp tok/s', 'tg tok/s', 'bw GB/s', 'ceiling', 'of ceil', 'wt GB/s', 'of wt', 'peak RSS MiB', 'budget MiB', 'decode RSS MiB', '2M pages', 'steal'];
 if (repeat > 1) header.splice(4, 0, 'tg range', 'share range');
 if (values['llama-bench']) header.push('llama.cpp pp', 'llama.cpp tg', 'pp ratio', 'tg ratio');
 const table = rows.map((r) => {
   const cells = [r.type, r.threads, r.promptTokensPerSecond.toFixed(1), r.decodeTokensPerSecond.toFixed(2), r.bandwidthGbps.toFixed(1), r.decodeCeilingTokensPerSecond.toFixed(2),
-    `${(r.shareOfCeiling * 100).toFixed(0)}%`, mib(r.peakRssBytes), mib(r.rssBudgetBytes),
+    `${(r.shareOfCeiling * 100).toFixed(0)}%`, r.weightsReadGbps ? r.weightsReadGbps.toFixed(1) : '-',
+    r.shareOfWeightsReadLimit ? `${(r.shareOfWeightsReadLimit * 100).toFixed(0)}%` : '-', mib(r.peakRssBytes), mib(r.rssBudgetBytes),
     r.decodePeakRssBytes ? `${mib(r.decodePeakRssBytes)}${r.decodeRssTargetHolds ? '' : ' (over)'}` : '-',
     shareRange(r, 'weightsHugePageShare'), shareRange(r, 'decodeStealShare')];
   if (repeat > 1) {
@@ -196,6 +200,14 @@ const smallPages = rows.filter((r) => (r.repeats ?? [r]).some((x) => typeof x.we
 if (smallPages.length > 0)
   console.log(`\nnote: ${smallPages.map((r) => r.type).join(', ')}: most of the weights were in 4 KiB pages in some run (2M pages column), ` +
     'which cost the tinyllama decode 4-12% here; docs/troubleshooting.md shows how to have the page cache read the file back in large folios');
+
+// wt GB/s: the probe's read loop over the mapped layer weights after the decode. On a VM the page cache
+// can sit on memory that streams slower than the fresh memory the bandwidth probe reads
+const slowPages = rows.filter((r) => (r.repeats ?? [r]).some((x) => x.weightsReadGbps && x.weightsReadGbps < 0.92 * x.bandwidthGbps));
+if (slowPages.length > 0)
+  console.log(`\nnote: ${slowPages.map((r) => r.type).join(', ')}: the memory holding the weights streamed more than 8% slower than the ` +
+    'memory the bandwidth probe reads (wt GB/s against bw GB/s), which caps the decode below the ceiling; "of wt" is the share of the ' +
+    'ceiling that memory sets. docs/troubleshooting.md ("Slow decode") says how to have the file read back into other pages');
 
 // steal: CPU time the hypervisor gave to other guests while the row decoded; the threads meet at a
 // barrier every product, so a descheduled vCPU stalls both and the decode loses more than the steal share

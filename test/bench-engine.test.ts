@@ -52,6 +52,18 @@ describe('engine benchmark rows', () => {
     expect(engineRows(run, 'tinyllama-1.1b', 'q4_0', limits)[1].metrics.weightsHugePageShare).toBeNull();
   });
 
+  it('gives the ceiling the weights own memory sets when the run measured how fast it streams', () => {
+    const tg = engineRows({ ...run, weightsReadGbps: 18 }, 'tinyllama-1.1b', 'q4_0', limits)[1];
+    const m = tg.metrics as Record<string, number>;
+    expect(m.weightsReadGbps).toBe(18);
+    // decode rate over (18 GB/s / bytes per token), next to the machine ceiling's share
+    expect(m.shareOfWeightsReadLimit).toBeCloseTo(tg.value / (18e9 / m.bytesPerToken), 10);
+    expect(m.shareOfWeightsReadLimit).toBeGreaterThan(m.shareOfLimit);
+    const none = engineRows(run, 'tinyllama-1.1b', 'q4_0', limits)[1].metrics;
+    expect(none.weightsReadGbps).toBeNull();
+    expect(none.shareOfWeightsReadLimit).toBeNull();
+  });
+
   it('carries the host steal share of each phase into its row, or null when the run could not read it', () => {
     const [pp, tg] = engineRows({ ...run, promptStealShare: 0.02, decodeStealShare: 0.34 }, 'tinyllama-1.1b', 'q4_0', limits);
     expect(pp.metrics.stealShare).toBe(0.02);

@@ -119,10 +119,16 @@ describe('CLI --json outputs validate against their schemas', () => {
     if (process.platform === 'linux') {
       expect(tg.metrics.weightsHugePageShare).toBeGreaterThanOrEqual(0);
       expect(tg.metrics.weightsHugePageShare).toBeLessThanOrEqual(1);
-      // and how much CPU time the host took from this machine while it decoded (/proc/stat steal)
-      expect(tg.metrics.stealShare).toBeGreaterThanOrEqual(0);
-      expect(tg.metrics.stealShare).toBeLessThanOrEqual(1);
+      // and how much CPU time the host took from this machine while it decoded (/proc/stat steal); null
+      // when the decode was shorter than one clock tick of /proc/stat (10 ms), as the quick suite's can be
+      if (tg.metrics.stealShare !== null) {
+        expect(tg.metrics.stealShare).toBeGreaterThanOrEqual(0);
+        expect(tg.metrics.stealShare).toBeLessThanOrEqual(1);
+      }
     }
+    // how fast the memory under the mapped layer weights streamed after the decode
+    expect(tg.metrics.weightsReadGbps).toBeGreaterThan(0);
+    expect(tg.metrics.shareOfWeightsReadLimit).toBeGreaterThan(0);
     expect(saved.cpuFeatures.kernels.matmul).toBeTruthy();
     expect(saved.machine.limits.bandwidthGbps).toBeGreaterThan(0);
 

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -30,6 +31,7 @@
 
 extern "C" {
 #include "core/internal.h"
+#include "profiler/read_probe.h"
 #include "runtime/model.h"
 }
 
@@ -120,6 +122,28 @@ double StealShare(bool ok0, uint64_t steal0, uint64_t total0, bool ok1, uint64_t
   return (double)(steal1 - steal0) / (double)(total1 - total0);
 }
 
+// The longest stretch of the mapping that holds nothing but layer weights
+// (the layers' tensors merged where only alignment padding separates them):
+// every byte of it is read by each decoded token, so it is resident after a
+// decode, unlike the token embeddings, of which a token reads one row.
+void LayerWeightsSpan(const hy_llama_weights &w, const uint8_t **begin, size_t *bytes) {
+  std::vector<std::pair<const uint8_t *, const uint8_t *>> parts;
+  for (uint32_t l = 0; l < w.n_layer; l++)
+    for (int t = 0; t < HY_L_COUNT; t++)
+      if (const hy_tensor *x = w.layers[l].t[t]) {
+        const uint8_t *d = static_cast<const uint8_t *>(x->data);
+        parts.emplace_back(d, d + x->n_bytes);
+      }
+  std::sort(parts.begin(), parts.end());
+  *begin = nullptr;
+  *bytes = 0;
+  for (size_t i = 0; i < parts.size();) {
+    const uint8_t *from = parts[i].first, *to = parts[i].second;
+    for (i++; i < parts.size() && parts[i].first <= to + 64; i++) to = std::max(to, parts[i].second);
+    if ((size_t)(to - from) > *bytes) *begin = from, *bytes = (size_t)(to - from);
+  }
+}
+
 class BenchJob : public AsyncJob {
  public:
   BenchJob(std::string path, int threads, uint32_t prompt, uint32_t gen, uint32_t batch, uint32_t prompt_runs)
@@ -191,6 +215,12 @@ class BenchJob : public AsyncJob {
       weights_resident_ = (double)resident;
       weights_huge_ = (double)huge;
     }
+    // how fast the memory under the weights streams, read the way the machine
+    // probe reads fresh memory: a VM's page cache can sit on slower memory
+    const uint8_t *span = nullptr;
+    size_t span_bytes = 0;
+    LayerWeightsSpan(model_->llama->w, &span, &span_bytes);
+    weights_read_gbps_ = hy_roofline_read_bandwidth(span, span_bytes, hy_threadpool_size(model_->pool), 4);
     uint64_t decode_peak = reset ? ProcStatusBytes("VmHWM") : sampled;
     decode_peak_rss_ = (double)decode_peak;
     peak_rss_ = (double)(prompt_hwm > decode_peak ? prompt_hwm : decode_peak);
@@ -235,6 +265,7 @@ class BenchJob : public AsyncJob {
     o.Set("decodePeakRssMethod", rss_method_);
     o.Set("decodeRssTargetBytes", decode_rss_target_);
     o.Set("decodeRssTargetHolds", decode_peak_rss_ > 0 && decode_peak_rss_ <= decode_rss_target_);
+    if (weights_read_gbps_ > 0) o.Set("weightsReadGbps", weights_read_gbps_);
     if (prompt_steal_ >= 0) o.Set("promptStealShare", prompt_steal_);  // absent where /proc/stat is unreadable
     if (decode_steal_ >= 0) o.Set("decodeStealShare", decode_steal_);
     if (weights_resident_ > 0) {  // absent where /proc/self/smaps is unreadable
@@ -254,6 +285,7 @@ class BenchJob : public AsyncJob {
   double load_ms_ = 0, prompt_ms_ = 0, gen_ms_ = 0, weight_bytes_per_token_ = 0, kv_read_bytes_per_token_ = 0, kv_bytes_ = 0, file_bytes_ = 0;
   double peak_rss_ = 0, post_prompt_rss_ = 0, decode_peak_rss_ = 0, decode_rss_target_ = 0;
   double weights_resident_ = 0, weights_huge_ = 0;  // the model mapping after the decode, and its 2 MiB-mapped part
+  double weights_read_gbps_ = 0;  // streaming read rate of the layer weights' memory after the decode
   double prompt_steal_ = -1, decode_steal_ = -1;  // share of CPU time stolen by the host (last prompt run, decode)
   std::string rss_method_;
 };

@@ -375,6 +375,8 @@ const char *hy_bound_name(hy_bound b);
 
 /* Test hooks: the probes' parts, each short. */
 double hy_roofline_probe_bandwidth(size_t bytes, int threads, int passes);
+
+/* The probe over memory the caller has: profiler/read_probe.h. */
 double hy_roofline_probe_peak(int simd, int threads, double seconds);
 
 /* ------------------------------------------------------------ sampler */

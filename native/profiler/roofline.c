@@ -17,6 +17,7 @@
  * look slower), and it is not a kernel with a scalar reference to match.
  */
 #include "profiler/profiler_internal.h"
+#include "profiler/read_probe.h"
 
 #include <math.h>
 #include <sched.h>
@@ -262,6 +263,11 @@ double hy_roofline_probe_bandwidth(size_t bytes, int threads, int passes) {
     double g = best_bandwidth(buf, bytes / sizeof(uint64_t), threads, passes, 0);
     free_probe_buffer(buf, bytes);
     return g;
+}
+
+double hy_roofline_read_bandwidth(const void *buf, size_t bytes, int threads, int passes) {
+    if (!buf || bytes < 16 * sizeof(uint64_t) * (size_t)(threads < 1 ? 1 : threads)) return 0;
+    return best_bandwidth((const uint64_t *)buf, bytes / sizeof(uint64_t), threads, passes < 1 ? 1 : passes, 0);
 }
 
 /* ------------------------------------------------------------ peak arithmetic */

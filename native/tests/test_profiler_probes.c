@@ -4,6 +4,7 @@
 #include "test_profiler_json.h"
 
 #include "profiler/profiler_internal.h"
+#include "profiler/read_probe.h"
 
 #include <stdlib.h>
 
@@ -47,6 +48,25 @@ HY_TEST(profiler_probe_parts_measure_something) {
     HY_CHECK(positive_finite(bw));
     HY_CHECK(positive_finite(scalar));
     HY_CHECK(positive_finite(simd));
+}
+
+/* The read probe over memory the caller has (the engine benchmark points it
+ * at a model's mapped weights): a rate for readable memory, 0 for no memory or
+ * too little to split between the threads, and the memory is not written. */
+HY_TEST(profiler_read_probe_reads_callers_memory) {
+    const size_t bytes = 8u * 1024 * 1024;
+    uint64_t *buf = hyperionAlloc(bytes, HYPERION_TAG_SCRATCH);
+    HY_CHECK(buf != NULL);
+    if (!buf) return;
+    for (size_t i = 0; i < bytes / 8; i++) buf[i] = i * 2654435761u;
+    HY_CHECK(positive_finite(hy_roofline_read_bandwidth(buf, bytes, 2, 2)));
+    HY_CHECK(positive_finite(hy_roofline_read_bandwidth((const uint8_t *)buf + 8, bytes - 8, 1, 1)));
+    HY_CHECK(hy_roofline_read_bandwidth(NULL, bytes, 2, 1) == 0);
+    HY_CHECK(hy_roofline_read_bandwidth(buf, 64, 2, 1) == 0);
+    int same = 1;
+    for (size_t i = 0; i < bytes / 8; i++) same &= buf[i] == i * 2654435761u;
+    HY_CHECK(same);
+    hyperionFree(buf);
 }
 
 static hyperion_machine_limits fake_limits(void) {

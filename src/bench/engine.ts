@@ -35,8 +35,13 @@ export interface EngineRun {
    * (/proc/self/smaps; absent where it is unreadable). Weights in 4 KiB pages decoded tinyllama 4-12% slower. */
   weightsResidentBytes?: number;
   weightsHugePageBytes?: number;
+  /** How fast the memory holding the layer weights streams (GB/s, the machine probe's read loop over the
+   * mapped weights, after the decode). On a virtual machine the page cache can sit on memory that streams
+   * slower than the fresh memory the bandwidth probe reads (here 20.7 against 23.4 GB/s at 2 threads). */
+  weightsReadGbps?: number;
   /** Share of the machine's CPU time the hypervisor gave to other guests ("steal" in /proc/stat) during the
-   * last prompt run and during the decode (absent where /proc/stat is unreadable). Threads that meet at a
+   * last prompt run and during the decode (absent where /proc/stat is unreadable, or when the phase was
+   * shorter than one of its clock ticks). Threads that meet at a
    * barrier every product wait for a descheduled one: 34% steal halved the tinyllama decode on the VM here. */
   promptStealShare?: number;
   decodeStealShare?: number;
@@ -127,6 +132,8 @@ export function engineRows(run: EngineRun, shape: string, type: string, limits: 
   // for tinyllama after a 512-token prompt); both are memory traffic the token cannot avoid
   const bytesPerToken = run.weightBytesPerToken + (run.kvReadBytesPerToken ?? 0);
   const ceiling = (bandwidth * 1e9) / bytesPerToken;
+  // the same ceiling from the weights' own memory: what decode could reach reading where its weights live
+  const weightsRead = run.weightsReadGbps && run.weightsReadGbps > 0 ? run.weightsReadGbps : null;
   const common = {
     fileBytes: run.fileBytes,
     kvBytes: run.kvBytes,
@@ -170,6 +177,8 @@ export function engineRows(run: EngineRun, shape: string, type: string, limits: 
         bandwidthGbps: bandwidth,
         decodeCeilingTokensPerSecond: ceiling,
         shareOfLimit: decodeRate / ceiling,
+        weightsReadGbps: weightsRead,
+        shareOfWeightsReadLimit: weightsRead ? decodeRate / ((weightsRead * 1e9) / bytesPerToken) : null,
         weightsHugePageShare: weightsHugePageShare(run),
         stealShare: run.decodeStealShare ?? null,
         ...common,
