@@ -300,8 +300,8 @@ HY_INLINE __m256 hy_hsum8_ps(const __m256 a[8]) {
     return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20), _mm256_permute2f128_ps(h0123, h4567, 0x31));
 }
 
-HY_INLINE void scores_group(int HALF, float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
-                            const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
+HY_INLINE void scores_group_hd(int HALF, float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
+                               const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
     int64_t t = 0;
     if (hd <= HY_ATT_MAX_HD) {
         float kb[HY_ATT_BLOCK * HY_ATT_MAX_HD];
@@ -337,8 +337,8 @@ HY_INLINE void scores_group(int HALF, float *s, size_t s_stride, const float *q,
                    n_kv - t, scale);
 }
 
-HY_INLINE void values_group(int HALF, float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
-                            const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
+HY_INLINE void values_group_hd(int HALF, float *out, size_t out_stride, const float *p, size_t p_stride,
+                               int64_t n_heads, const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
     if (hd > HY_ATT_MAX_HD) {
         for (int64_t g = 0; g < n_heads; g++)
             values(HALF, out + (size_t)g * out_stride, p + (size_t)g * p_stride, v, stride, hd, n_kv);
@@ -381,6 +381,31 @@ HY_INLINE void values_group(int HALF, float *out, size_t out_stride, const float
             }
         }
     }
+}
+
+/* The grouped kernels with the head size a constant for the common 64 and
+ * 128: with hd a run-time value the compiler keeps one address per
+ * accumulated row in a register, runs short of registers and spills (the
+ * AVX-512 forms in attn512_impl.h went from 13.7 to 10-11 us for 8 heads x
+ * 544 positions that way). */
+HY_INLINE void scores_group(int HALF, float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
+                            const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
+    if (hd == 64)
+        scores_group_hd(HALF, s, s_stride, q, q_stride, n_heads, k, stride, 64, n_kv, scale);
+    else if (hd == 128)
+        scores_group_hd(HALF, s, s_stride, q, q_stride, n_heads, k, stride, 128, n_kv, scale);
+    else
+        scores_group_hd(HALF, s, s_stride, q, q_stride, n_heads, k, stride, hd, n_kv, scale);
+}
+
+HY_INLINE void values_group(int HALF, float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
+                            const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
+    if (hd == 64)
+        values_group_hd(HALF, out, out_stride, p, p_stride, n_heads, v, stride, 64, n_kv);
+    else if (hd == 128)
+        values_group_hd(HALF, out, out_stride, p, p_stride, n_heads, v, stride, 128, n_kv);
+    else
+        values_group_hd(HALF, out, out_stride, p, p_stride, n_heads, v, stride, hd, n_kv);
 }
 
 #if defined(__AVX512F__)
