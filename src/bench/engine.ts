@@ -41,8 +41,8 @@ export interface EngineRun {
   weightsReadGbps?: number;
   /** Share of the machine's CPU time the hypervisor gave to other guests ("steal" in /proc/stat) during the
    * last prompt run and during the decode (absent where /proc/stat is unreadable, or when the phase was
-   * shorter than one of its clock ticks). Threads that meet at a
-   * barrier every product wait for a descheduled one: 34% steal halved the tinyllama decode on the VM here. */
+   * shorter than one of its clock ticks). Threads that meet at a barrier every product wait for a
+   * descheduled one: 34% steal halved the tinyllama decode on the VM here. */
   promptStealShare?: number;
   decodeStealShare?: number;
 }
