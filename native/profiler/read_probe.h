@@ -16,8 +16,8 @@ extern "C" {
  * buf + bytes): the best of `passes` passes by `threads` threads with the
  * machine probe's read loop. For a model's mapped weights: on a virtual
  * machine the physical memory under a file's page cache can stream slower
- * than the fresh memory the machine probe reads (tinyllama q4_0 here: 20.7
- * against 23.4 GB/s at 2 threads, 22.3 once the file was read back into
+ * than the fresh memory the machine probe reads (tinyllama q4_0 here: 20.8
+ * against 23.4 GB/s at 2 threads, 22.5 once the file was read back into
  * other pages), and decode can only be as fast as its weights' memory. buf:
  * readable, 8-byte aligned (pages not resident fault in, and make the figure
  * low). 0 when buf is NULL or too small to split. Allocates nothing. */

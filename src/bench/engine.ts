@@ -37,7 +37,7 @@ export interface EngineRun {
   weightsHugePageBytes?: number;
   /** How fast the memory holding the layer weights streams (GB/s, the machine probe's read loop over the
    * mapped weights, after the decode). On a virtual machine the page cache can sit on memory that streams
-   * slower than the fresh memory the bandwidth probe reads (here 20.7 against 23.4 GB/s at 2 threads). */
+   * slower than the fresh memory the bandwidth probe reads (here 20.8 against 23.4 GB/s at 2 threads). */
   weightsReadGbps?: number;
   /** Share of the machine's CPU time the hypervisor gave to other guests ("steal" in /proc/stat) during the
    * last prompt run and during the decode (absent where /proc/stat is unreadable, or when the phase was
