@@ -95,32 +95,39 @@ bool MappingPageSizes(const void *base, uint64_t size, uint64_t *resident, uint6
   return found;
 }
 
-// CPU time the hypervisor gave to other guests ("steal", /proc/stat) and all
-// CPU time, summed over the machine's CPUs, in clock ticks; false where
-// /proc/stat is unreadable. On a virtual machine whose host is oversubscribed
-// a vCPU is descheduled now and then, and a decode whose threads meet at a
-// barrier every product waits for the descheduled one: 34% steal halved the
-// tinyllama decode here while a bandwidth probe (best of a few short passes)
-// read almost as fast as on a quiet host.
-bool CpuStealTicks(uint64_t *steal, uint64_t *total) {
-  FILE *f = fopen("/proc/stat", "re");
-  if (!f) return false;
-  unsigned long long v[8] = {0};
-  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
-  fclose(f);
-  if (n != 8) return false;
-  *steal = v[7];
-  *total = 0;
-  for (unsigned long long x : v) *total += x;
-  return true;
-}
+// The share of the machine's CPU time the hypervisor gave to other guests
+// ("steal" in /proc/stat, summed over the CPUs) between Start() and Share();
+// -1 where /proc/stat is unreadable or no clock tick passed. On a virtual
+// machine whose host is oversubscribed a vCPU is descheduled now and then,
+// and a decode whose threads meet at a barrier every product waits for the
+// descheduled one: 34% steal halved the tinyllama decode here while a
+// bandwidth probe (best of a few short passes) read almost as fast as on a
+// quiet host.
+class StealMeter {
+ public:
+  void Start() { ok_ = Read(&steal_, &total_); }
+  double Share() const {
+    uint64_t steal = 0, total = 0;
+    if (!ok_ || !Read(&steal, &total) || total <= total_) return -1;
+    return (double)(steal - steal_) / (double)(total - total_);
+  }
 
-// The share of CPU time stolen between two CpuStealTicks readings; -1 when
-// either failed or no tick passed.
-double StealShare(bool ok0, uint64_t steal0, uint64_t total0, bool ok1, uint64_t steal1, uint64_t total1) {
-  if (!ok0 || !ok1 || total1 <= total0) return -1;
-  return (double)(steal1 - steal0) / (double)(total1 - total0);
-}
+ private:
+  static bool Read(uint64_t *steal, uint64_t *total) {
+    FILE *f = fopen("/proc/stat", "re");
+    if (!f) return false;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n != 8) return false;
+    *steal = v[7];
+    *total = 0;
+    for (unsigned long long x : v) *total += x;
+    return true;
+  }
+  bool ok_ = false;
+  uint64_t steal_ = 0, total_ = 0;
+};
 
 // The longest stretch of the mapping that holds nothing but layer weights
 // (the layers' tensors merged where only alignment padding separates them):
@@ -175,13 +182,12 @@ class BenchJob : public AsyncJob {
         ctx_ = nullptr;
         if ((s = hy_llama_context_create(model_->llama, &cp, &ctx_))) return s;
       }
-      uint64_t steal0 = 0, total0 = 0, steal1 = 0, total1 = 0;
-      bool ok0 = CpuStealTicks(&steal0, &total0);
+      StealMeter steal;
+      steal.Start();
       t0 = hy_clock_monotonic_ns();
       if ((s = hy_llama_decode(ctx_, model_->pool, tokens.data(), prompt_, logits.data(), 0, nullptr))) return s;
       prompt_runs_ms_.push_back((double)(hy_clock_monotonic_ns() - t0) / 1e6);
-      bool ok1 = CpuStealTicks(&steal1, &total1);
-      prompt_steal_ = StealShare(ok0, steal0, total0, ok1, steal1, total1);
+      prompt_steal_ = steal.Share();
     }
     prompt_ms_ = prompt_runs_ms_.empty() ? 0 : prompt_runs_ms_.back();
     // peak RSS: the whole run so far, then from here on for the decode alone
@@ -193,8 +199,8 @@ class BenchJob : public AsyncJob {
     rss_method_ = reset ? "VmHWM reset by clear_refs after the prompt"
                         : "VmRSS sampled after each decoded token (lower bound; " + why + ")";
     uint64_t sampled = ProcStatusBytes("VmRSS");
-    uint64_t steal0 = 0, total0 = 0, steal1 = 0, total1 = 0;
-    bool steal_ok0 = CpuStealTicks(&steal0, &total0);
+    StealMeter steal;
+    steal.Start();
     const uint64_t g0 = hy_clock_monotonic_ns();
     for (uint32_t i = 0; i < gen_; i++) {
       int32_t best = 0;
@@ -208,8 +214,7 @@ class BenchJob : public AsyncJob {
       }
     }
     gen_ms_ = (double)(hy_clock_monotonic_ns() - g0) / 1e6;
-    bool steal_ok1 = CpuStealTicks(&steal1, &total1);
-    decode_steal_ = StealShare(steal_ok0, steal0, total0, steal_ok1, steal1, total1);
+    decode_steal_ = steal.Share();
     uint64_t resident = 0, huge = 0;
     if (MappingPageSizes(hy_gguf_bytes(model_->llama->gguf), hy_gguf_file_size(model_->llama->gguf), &resident, &huge)) {
       weights_resident_ = (double)resident;

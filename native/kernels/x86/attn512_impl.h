@@ -54,8 +54,8 @@ HY_INLINE __m512 hy_hsum16_ps(const __m512 a[16]) {
 }
 
 /* Both kernels below take the head size as HD and are instantiated with the
- * constants 64 and 128 (the head sizes of the llama-family files here):
- * with HD a run-time value the compiler kept 16 row addresses in registers
+ * constants 64 and 128, the head sizes of the llama-family files here
+ * (HY_ATT_WITH_CONST_HD, ops_impl.h): with HD a run-time value the compiler kept 16 row addresses in registers
  * for the 16 accumulators, ran out and spilled them to the stack; with HD
  * constant the rows are fixed offsets from one base. Scores of 8 heads x 544
  * positions in cache, three interleaved runs: 13.5, 11.8, 12.2 us before,
@@ -86,12 +86,8 @@ HY_INLINE void scores_x16(int HALF, int64_t HD, float *s, size_t s_stride, const
 
 HY_INLINE void scores_group_x16(int HALF, float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
                                 const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
-    if (hd == 64)
-        scores_x16(HALF, 64, s, s_stride, q, q_stride, n_heads, k, stride, n_kv, scale);
-    else if (hd == 128)
-        scores_x16(HALF, 128, s, s_stride, q, q_stride, n_heads, k, stride, n_kv, scale);
-    else if (hd % 16 == 0 && hd <= HY_ATT_MAX_HD)
-        scores_x16(HALF, hd, s, s_stride, q, q_stride, n_heads, k, stride, n_kv, scale);
+    if (hd % 16 == 0 && hd <= HY_ATT_MAX_HD)
+        HY_ATT_WITH_CONST_HD(hd, scores_x16(HALF, HDC, s, s_stride, q, q_stride, n_heads, k, stride, n_kv, scale));
     else
         scores_group(HALF, s, s_stride, q, q_stride, n_heads, k, stride, hd, n_kv, scale);
 }
@@ -186,12 +182,8 @@ HY_INLINE void values_x16(int HALF, int64_t HD, float *out, size_t out_stride, c
 
 HY_INLINE void values_group_x16(int HALF, float *out, size_t out_stride, const float *p, size_t p_stride,
                                 int64_t n_heads, const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
-    if (hd == 64)
-        values_x16(HALF, 64, out, out_stride, p, p_stride, n_heads, v, stride, n_kv);
-    else if (hd == 128)
-        values_x16(HALF, 128, out, out_stride, p, p_stride, n_heads, v, stride, n_kv);
-    else if (hd % 16 == 0 && hd <= HY_ATT_MAX_HD)
-        values_x16(HALF, hd, out, out_stride, p, p_stride, n_heads, v, stride, n_kv);
+    if (hd % 16 == 0 && hd <= HY_ATT_MAX_HD)
+        HY_ATT_WITH_CONST_HD(hd, values_x16(HALF, HDC, out, out_stride, p, p_stride, n_heads, v, stride, n_kv));
     else
         values_group(HALF, out, out_stride, p, p_stride, n_heads, v, stride, hd, n_kv);
 }

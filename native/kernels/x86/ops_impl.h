@@ -390,24 +390,30 @@ HY_INLINE void values_group_hd(int HALF, float *out, size_t out_stride, const fl
  * attn512_impl.h). 8 heads x 544 positions in cache, head size 64, two
  * interleaved runs: scores 18.8 / 19.3 -> 12.9 / 12.7 us, values 17.3 /
  * 19.2 -> 13.8 / 13.8 us. */
+/* CALL, with HDC the head size hd: the constant 64 or 128 where hd is one of
+ * them (the inlined kernel is then compiled for it), hd itself otherwise. */
+#define HY_ATT_WITH_CONST_HD(hd, CALL)      \
+    do {                                    \
+        if ((hd) == 64) {                   \
+            const int64_t HDC = 64;         \
+            CALL;                           \
+        } else if ((hd) == 128) {           \
+            const int64_t HDC = 128;        \
+            CALL;                           \
+        } else {                            \
+            const int64_t HDC = (hd);       \
+            CALL;                           \
+        }                                   \
+    } while (0)
+
 HY_INLINE void scores_group(int HALF, float *s, size_t s_stride, const float *q, size_t q_stride, int64_t n_heads,
                             const uint8_t *k, size_t stride, int64_t hd, int64_t n_kv, float scale) {
-    if (hd == 64)
-        scores_group_hd(HALF, s, s_stride, q, q_stride, n_heads, k, stride, 64, n_kv, scale);
-    else if (hd == 128)
-        scores_group_hd(HALF, s, s_stride, q, q_stride, n_heads, k, stride, 128, n_kv, scale);
-    else
-        scores_group_hd(HALF, s, s_stride, q, q_stride, n_heads, k, stride, hd, n_kv, scale);
+    HY_ATT_WITH_CONST_HD(hd, scores_group_hd(HALF, s, s_stride, q, q_stride, n_heads, k, stride, HDC, n_kv, scale));
 }
 
 HY_INLINE void values_group(int HALF, float *out, size_t out_stride, const float *p, size_t p_stride, int64_t n_heads,
                             const uint8_t *v, size_t stride, int64_t hd, int64_t n_kv) {
-    if (hd == 64)
-        values_group_hd(HALF, out, out_stride, p, p_stride, n_heads, v, stride, 64, n_kv);
-    else if (hd == 128)
-        values_group_hd(HALF, out, out_stride, p, p_stride, n_heads, v, stride, 128, n_kv);
-    else
-        values_group_hd(HALF, out, out_stride, p, p_stride, n_heads, v, stride, hd, n_kv);
+    HY_ATT_WITH_CONST_HD(hd, values_group_hd(HALF, out, out_stride, p, p_stride, n_heads, v, stride, HDC, n_kv));
 }
 
 #if defined(__AVX512F__)
