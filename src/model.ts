@@ -45,6 +45,13 @@ export interface LoadModelOptions {
   kvCacheType?: 'f16' | 'f32';
   /** Resource limits in force from the load on (maxMemoryMb covers the load itself); see model.setResourceLimits. */
   limits?: ResourceLimits;
+  /**
+   * Copy the weight matrices the kernels in use read faster in another layout (Q4_0 on AVX-512) into
+   * pool memory tagged 'repacked-weights' at load, and drop the mapped originals' pages (default true).
+   * The copies count against maxMemoryMb; a copy the limit refuses leaves that tensor and the rest
+   * mapped (slower, same numbers) with a warning. false: every weight is read from the mapping.
+   */
+  repackWeights?: boolean;
 }
 
 export interface ModelInfo {
@@ -73,6 +80,9 @@ export interface ModelInfo {
   kvCacheType: 'f16' | 'f32';
   /** False for a file without tokenizer.ggml.tokens (tokenize and text prompts then fail). */
   hasVocabulary: boolean;
+  /** Weight tensors copied into a faster layout at load (see LoadModelOptions.repackWeights), and their bytes. */
+  repackedTensors: number;
+  repackedBytes: number;
   loadMs: number;
 }
 
@@ -319,7 +329,7 @@ export function toTokenArray(tokens: ArrayLike<number>, vocabSize: number): Int3
   return out;
 }
 
-const LOAD_KEYS = ['threads', 'contextSize', 'batchSize', 'kvCacheType', 'limits'] as const;
+const LOAD_KEYS = ['threads', 'contextSize', 'batchSize', 'kvCacheType', 'limits', 'repackWeights'] as const;
 
 /** Load a GGUF model. Rejects with HYPERION_IO, HYPERION_MODEL_INVALID (naming the field and byte offset) or HYPERION_MODEL_UNSUPPORTED. */
 export async function loadModel(path: string, options?: LoadModelOptions): Promise<Model> {
@@ -331,6 +341,7 @@ export async function loadModel(path: string, options?: LoadModelOptions): Promi
     contextSize: optionalNumber(o.contextSize, 'contextSize', { min: 1, max: 1 << 24, integer: true }, 0),
     batchSize: optionalNumber(o.batchSize, 'batchSize', { min: 1, max: 4096, integer: true }, 0),
     kvCacheType: optionalEnum(o.kvCacheType, 'kvCacheType', ['f16', 'f32'] as const, 'f16'),
+    repackWeights: optionalBoolean(o.repackWeights, 'repackWeights', true),
     limits: undefined as PackedLimits | undefined,
   };
   if (o.limits !== undefined) packed.limits = packLimits(o.limits, 'limits.', packed.threads || undefined);

@@ -188,19 +188,31 @@ async function profileWalk(): Promise<string> {
   }
 }
 
+// Repacking the weights at load (LoadModelOptions.repackWeights, on by
+// default; it copies Q4_0 weights on AVX-512 CPUs) is an optimisation: when one
+// of its allocations fails, the model loads with every weight mapped and a
+// warning says so. Those failures (three: the slot list, the tensor table, the
+// block) are the only ones a load may absorb; elsewhere, none copy.
+const repackAbsorbed = (logged: LogRecord[]): boolean =>
+  logged.some((x) => x.level === 'warn' && x.category === 'memory' && /weights not repacked/.test(x.message));
+
+function expectOnlyRepackAbsorbed(r: WalkResult): void {
+  expect(r.problems).toEqual([]);
+  expect(r.outcomes.absorbed ?? 0).toBeLessThanOrEqual(3);
+  expect(r.outcomes.HYPERION_OUT_OF_MEMORY + (r.outcomes.absorbed ?? 0)).toBe(r.count);
+}
+
 describe('every pool allocation of a request can fail cleanly', () => {
   it('load + session + two generations + dispose', async () => {
-    const r = await walk({ run: sessionWalk });
+    const r = await walk({ run: sessionWalk, absorbed: repackAbsorbed });
     expect(r.count).toBeGreaterThan(40);
-    expect(r.problems).toEqual([]);
-    expect(r.outcomes).toEqual({ HYPERION_OUT_OF_MEMORY: r.count });
+    expectOnlyRepackAbsorbed(r);
   }, 120_000);
 
   it('sampling options, stop strings, debug, timeout, a temporary session, evaluate, tokenize', async () => {
-    const r = await walk({ run: optionsWalk });
+    const r = await walk({ run: optionsWalk, absorbed: repackAbsorbed });
     expect(r.count).toBeGreaterThan(60);
-    expect(r.problems).toEqual([]);
-    expect(r.outcomes).toEqual({ HYPERION_OUT_OF_MEMORY: r.count });
+    expectOnlyRepackAbsorbed(r);
   }, 120_000);
 
   // Profiling a request is best-effort by contract (GenerationResult.profile is
@@ -213,7 +225,8 @@ describe('every pool allocation of a request can fail cleanly', () => {
     const r = await walk({
       run: profileWalk,
       cacheTags: ['profiler'],
-      absorbed: (logged) => logged.some((x) => x.level === 'warn' && x.category === 'performance' && /profile/.test(x.message)),
+      absorbed: (logged) =>
+        repackAbsorbed(logged) || logged.some((x) => x.level === 'warn' && x.category === 'performance' && /profile/.test(x.message)),
     });
     expect(r.problems).toEqual([]);
     expect(r.outcomes.HYPERION_OUT_OF_MEMORY).toBeGreaterThan(40);

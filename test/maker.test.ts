@@ -79,3 +79,39 @@ describe('KV cache type', () => {
     await m32.dispose();
   });
 });
+
+describe('repacked weights', () => {
+  it('copies Q4_0 weights into the x8 layout on AVX-512, with the same logits as the mapping, and can be turned off', async () => {
+    const { getMemoryDebugInfo, getCpuFeatures } = await import('../src/index');
+    const file = path.join(tempDir('hyperion-repack-'), 'tiny.gguf');
+    await makeModel(file, { type: 'q4_0', seed: 12 });
+    const repackedBytes = () => getMemoryDebugInfo().byTag['repacked-weights']?.bytes ?? 0;
+    const before = repackedBytes();
+    const packed = await loadModel(file, { threads: 2 });
+    const mapped = await loadModel(file, { threads: 2, repackWeights: false });
+    const avx512 = getCpuFeatures().kernels.matmul === 'avx512';
+    expect(mapped.info.repackedTensors).toBe(0);
+    expect(mapped.info.repackedBytes).toBe(0);
+    if (avx512) {
+      // 2 layers x (7 matrices + 2 norms) + the output norm
+      expect(packed.info.repackedTensors).toBe(19);
+      expect(packed.info.repackedBytes).toBeGreaterThan(0);
+      expect(repackedBytes() - before).toBeGreaterThanOrEqual(packed.info.repackedBytes);
+    } else {
+      expect(packed.info.repackedTensors).toBe(0);
+    }
+    // the x8 kernels make the same sums in the same order: equal logits, prompt (tiles) and decode (matvec)
+    const prompt = [1, 5, 99, 300, 7, 42, 17, 8];
+    expect(Array.from(await packed.evaluate(prompt, { allLogits: true }))).toEqual(Array.from(await mapped.evaluate(prompt, { allLogits: true })));
+    const a = await packed.complete(prompt, { maxTokens: 8, temperature: 0 });
+    const b = await mapped.complete(prompt, { maxTokens: 8, temperature: 0 });
+    expect(a.tokens).toEqual(b.tokens);
+    await packed.dispose();
+    await mapped.dispose();
+    expect(repackedBytes()).toBe(before);
+    await expect(loadModel(file, { repackWeights: 'yes' as never })).rejects.toMatchObject({
+      code: 'HYPERION_INVALID_ARGUMENT',
+      field: 'repackWeights',
+    });
+  });
+});

@@ -71,18 +71,21 @@ bool ResetRssHighWater(std::string *why) {
 // partly reclaimed and read back in pieces) decoded tinyllama 4-12% slower
 // than one read back whole (docs/troubleshooting.md). False when smaps is
 // unreadable or has no such mapping.
-bool MappingPageSizes(const void *base, uint64_t size, uint64_t *resident, uint64_t *huge) {
+// Repacked weights (pool blocks) count the same way, from the areas that
+// hold them (AnonHugePages): the copies sit together in the pool, in areas
+// of their own once advised to use 2 MiB pages.
+bool WeightPageSizes(const std::vector<std::pair<uintptr_t, uintptr_t>> &ranges, uint64_t *resident, uint64_t *huge) {
   FILE *f = fopen("/proc/self/smaps", "re");
   if (!f) return false;
   char line[512];
   bool inside = false, found = false;
   *resident = *huge = 0;
-  const uintptr_t from = (uintptr_t)base, to = from + size;
   while (fgets(line, sizeof line, f)) {
     unsigned long lo, hi;
     char dash;
     if (sscanf(line, "%lx%c%lx ", &lo, &dash, &hi) == 3 && dash == '-') {  // a mapping's header line
-      inside = lo < to && hi > from;  // the kernel may keep one mapping as several areas
+      inside = false;  // the kernel may keep one mapping as several areas
+      for (const auto &r : ranges) inside = inside || (lo < r.second && hi > r.first);
       found = found || inside;
       continue;
     }
@@ -90,6 +93,7 @@ bool MappingPageSizes(const void *base, uint64_t size, uint64_t *resident, uint6
     if (!inside) continue;
     if (sscanf(line, "Rss: %llu kB", &kb) == 1) *resident += kb * 1024;
     else if (sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1) *huge += kb * 1024;
+    else if (sscanf(line, "AnonHugePages: %llu kB", &kb) == 1) *huge += kb * 1024;
   }
   fclose(f);
   return found;
@@ -129,8 +133,9 @@ class StealMeter {
   uint64_t steal_ = 0, total_ = 0;
 };
 
-// The longest stretch of the mapping that holds nothing but layer weights
-// (the layers' tensors merged where only alignment padding separates them):
+// The longest stretch of memory that holds nothing but layer weights (the
+// layers' tensors merged where only alignment padding separates them, in the
+// mapping, or the page rounding of pool blocks when they are repacked):
 // every byte of it is read by each decoded token, so it is resident after a
 // decode, unlike the token embeddings, of which a token reads one row.
 void LayerWeightsSpan(const hy_llama_weights &w, const uint8_t **begin, size_t *bytes) {
@@ -146,16 +151,17 @@ void LayerWeightsSpan(const hy_llama_weights &w, const uint8_t **begin, size_t *
   *bytes = 0;
   for (size_t i = 0; i < parts.size();) {
     const uint8_t *from = parts[i].first, *to = parts[i].second;
-    for (i++; i < parts.size() && parts[i].first <= to + 64; i++) to = std::max(to, parts[i].second);
+    for (i++; i < parts.size() && parts[i].first <= to + 4096; i++) to = std::max(to, parts[i].second);
     if ((size_t)(to - from) > *bytes) *begin = from, *bytes = (size_t)(to - from);
   }
 }
 
 class BenchJob : public AsyncJob {
  public:
-  BenchJob(std::string path, int threads, uint32_t prompt, uint32_t gen, uint32_t batch, uint32_t prompt_runs)
+  BenchJob(std::string path, int threads, uint32_t prompt, uint32_t gen, uint32_t batch, uint32_t prompt_runs,
+           bool repack)
       : path_(std::move(path)), threads_(threads), prompt_(prompt), gen_(gen), batch_(batch),
-        prompt_runs_(prompt_runs < 1 ? 1 : prompt_runs) {}
+        prompt_runs_(prompt_runs < 1 ? 1 : prompt_runs), repack_(repack) {}
   ~BenchJob() override {
     if (ctx_) hy_llama_context_free(ctx_);
     if (model_) hy_model_dispose(model_);
@@ -164,6 +170,7 @@ class BenchJob : public AsyncJob {
     hy_model_params mp{};
     mp.threads = threads_;
     mp.batch_size = batch_;
+    mp.repack_weights = repack_ ? 1 : 0;
     uint64_t t0 = hy_clock_monotonic_ns();
     hyperion_status s = hy_model_load(path_.c_str(), &mp, &model_);
     if (s) return s;
@@ -216,7 +223,14 @@ class BenchJob : public AsyncJob {
     gen_ms_ = (double)(hy_clock_monotonic_ns() - g0) / 1e6;
     decode_steal_ = steal.Share();
     uint64_t resident = 0, huge = 0;
-    if (MappingPageSizes(hy_gguf_bytes(model_->llama->gguf), hy_gguf_file_size(model_->llama->gguf), &resident, &huge)) {
+    std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
+    const uintptr_t map = (uintptr_t)hy_gguf_bytes(model_->llama->gguf);
+    ranges.emplace_back(map, map + hy_gguf_file_size(model_->llama->gguf));
+    for (uint32_t i = 0; i < model_->llama->n_repacked; i++) {
+      const hy_tensor &t = model_->llama->repacked[i];
+      ranges.emplace_back((uintptr_t)t.data, (uintptr_t)t.data + t.n_bytes);
+    }
+    if (WeightPageSizes(ranges, &resident, &huge)) {
       weights_resident_ = (double)resident;
       weights_huge_ = (double)huge;
     }
@@ -248,6 +262,7 @@ class BenchJob : public AsyncJob {
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("loadMs", load_ms_);
+    o.Set("repackedBytes", (double)model_->llama->repacked_bytes);
     o.Set("promptTokens", prompt_);
     o.Set("promptMs", prompt_ms_);
     o.Set("genTokens", gen_);
@@ -284,6 +299,7 @@ class BenchJob : public AsyncJob {
   std::string path_;
   int threads_;
   uint32_t prompt_, gen_, batch_, prompt_runs_;
+  bool repack_;
   std::vector<double> prompt_runs_ms_, token_ms_;  // per prompt run, per decoded token
   hy_model *model_ = nullptr;
   hy_llama_context *ctx_ = nullptr;
@@ -302,7 +318,9 @@ Napi::Value BenchEngine(const Napi::CallbackInfo &info) {
   auto num = [&](const char *k, uint32_t d) { return o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : d; };
   return StartAsyncJob(env, std::make_unique<BenchJob>(info[0].As<Napi::String>().Utf8Value(), (int)num("threads", 0),
                                                        num("promptTokens", 512), num("genTokens", 128), num("batchSize", 512),
-                                                       num("promptRuns", 1)),
+                                                       num("promptRuns", 1),
+                                                       !o.Get("repackWeights").IsBoolean() ||
+                                                           o.Get("repackWeights").As<Napi::Boolean>().Value()),
                        "hyperion-bench");
 }
 

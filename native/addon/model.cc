@@ -100,7 +100,7 @@ hy_model *NativeModelOf(Napi::Env env, Napi::Value value) {
   return ModelHandle::Unwrap(value.As<Napi::Object>())->model();
 }
 
-// ---- loadModel(path, {threads, contextSize, batchSize, kvCacheType}) ------------------------
+// ---- loadModel(path, {threads, contextSize, batchSize, kvCacheType, repackWeights}) ---------
 
 class LoadJob : public AsyncJob {
  public:
@@ -139,6 +139,10 @@ static Napi::Value LoadModel(const Napi::CallbackInfo &info) {
     // validated in TS ('f16' | 'f32'); anything else keeps the default
     if (o.Get("kvCacheType").IsString() && o.Get("kvCacheType").As<Napi::String>().Utf8Value() == "f32")
       params.kv_cache = HY_KV_CACHE_F32;
+    // validated in TS (boolean, default true)
+    params.repack_weights = o.Get("repackWeights").IsBoolean() ? o.Get("repackWeights").As<Napi::Boolean>().Value() : 1;
+  } else {
+    params.repack_weights = 1;
   }
   Napi::Function model_ctor = GetAddonData(env)->model_ctor.Value();
   return StartAsyncJob(env, std::make_unique<LoadJob>(info[0].As<Napi::String>().Utf8Value(), params, model_ctor),
@@ -175,6 +179,8 @@ Napi::Value ModelHandle::Info(const Napi::CallbackInfo &info) {
   o.Set("batchSize", hy_model_batch_size(model_));
   o.Set("kvCacheType", model_->params.kv_cache == HY_KV_CACHE_F32 ? "f32" : "f16");
   o.Set("hasVocabulary", Napi::Boolean::New(env, model_->vocab != nullptr));
+  o.Set("repackedTensors", model_->llama->n_repacked);
+  o.Set("repackedBytes", (double)model_->llama->repacked_bytes);
   // parameters and the tensor-type histogram
   double params = 0;
   Napi::Object types = Napi::Object::New(env);

@@ -104,6 +104,12 @@ hyperion_status hy_gguf_open_memory(const void *data, size_t size, const char *n
 /* Free the tables and unmap the file. NULL is a no-op. */
 void hy_gguf_close(hy_gguf *g);
 
+/* Drop this process's pages of the mapped bytes [ptr, ptr + bytes) (the
+ * whole pages inside; MADV_DONTNEED): for a tensor whose data now lives in a
+ * repacked copy. The mapping stays valid: a later read faults the page back
+ * from the file. A no-op for bytes opened from memory or outside the file. */
+void hy_gguf_release_pages(const hy_gguf *g, const void *ptr, uint64_t bytes);
+
 /* ---- the file */
 const char *hy_gguf_path(const hy_gguf *g);           /* as given to open */
 uint32_t hy_gguf_version(const hy_gguf *g);           /* 2 or 3 */

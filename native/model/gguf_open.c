@@ -111,6 +111,16 @@ hyperion_status hy_gguf_open_memory(const void *data, size_t size, const char *n
     return finish_open(g, flags, out);
 }
 
+void hy_gguf_release_pages(const hy_gguf *g, const void *ptr, uint64_t bytes) {
+    if (!g || !g->mapped || !ptr) return;
+    const uintptr_t base = (uintptr_t)g->base, p = (uintptr_t)ptr;
+    if (p < base || p - base > g->size || bytes > g->size - (p - base)) return;
+    const long sys_page = sysconf(_SC_PAGESIZE);
+    const uintptr_t page = sys_page > 0 ? (uintptr_t)sys_page : 4096;
+    const uintptr_t first = (p + page - 1) & ~(page - 1), end = (p + (uintptr_t)bytes) & ~(page - 1);
+    if (end > first) (void)madvise((void *)first, (size_t)(end - first), MADV_DONTNEED);
+}
+
 void hy_gguf_close(hy_gguf *g) {
     if (!g) return;
     for (uint64_t i = 0; i < g->n_kv; i++) hyperionFree((void *)g->kv[i].str_offsets);

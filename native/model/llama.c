@@ -140,6 +140,8 @@ hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out) {
 
 void hy_llama_model_free(hy_llama_model *m) {
     if (!m) return;
+    hyperionFree(m->repacked_block);
+    hyperionFree(m->repacked);
     hy_llama_weights_free(&m->w);
     hyperionFree(m->rope_divisors);
     hy_gguf_close(m->gguf);

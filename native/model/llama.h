@@ -24,6 +24,11 @@ typedef struct hy_llama_model {
     hy_llama_weights w;
     float *rope_divisors;     /* [n_rot / 2] llama3 frequency divisors, or NULL */
     size_t max_activation_row_bytes; /* largest quantized activation row any weight needs */
+    /* weights copied at load (hy_llama_model_repack), repacked or as they are; w points at these */
+    hy_tensor *repacked;      /* [n_repacked] (HYPERION_TAG_MODEL), their data inside repacked_block */
+    void *repacked_block;     /* one HYPERION_TAG_REPACKED_WEIGHTS block, or NULL */
+    uint32_t n_repacked;
+    uint64_t repacked_bytes;  /* sum of their sizes */
 } hy_llama_model;
 
 /* Open, validate and bind a llama-family GGUF file. Errors from the reader
@@ -31,6 +36,22 @@ typedef struct hy_llama_model {
  * weight type without kernels (HYPERION_MODEL_UNSUPPORTED naming the tensor). */
 hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out);
 void hy_llama_model_free(hy_llama_model *model);
+
+/* Copy the weight matrices that the kernels in use read faster in another
+ * layout (kernels/repack.h: Q4_0 on AVX-512) into one pool block tagged
+ * HYPERION_TAG_REPACKED_WEIGHTS, point the model's weights at the copies, and
+ * drop this process's pages of the mapped originals (the file stays mapped).
+ * When any matrix is repacked, the norm vectors are copied as they are, so a
+ * token reads nothing from the mapping but its embedding row and the
+ * matrices kept in the file's layout (see llama_repack.c for why). Tensor by
+ * tensor, each original dropped once copied, so the load's peak stays near
+ * the file's size. The block is charged like any allocation, to the thread's
+ * memory budget: when it is refused (a memory limit), every weight stays
+ * mapped (slower, same numbers), a warning says so and the refusal stays in
+ * the last-error record; the call still returns HYPERION_OK.
+ * Call once, after hy_llama_model_load and before any context exists.
+ * HYPERION_INVALID_ARGUMENT for NULL or a second call. */
+hyperion_status hy_llama_model_repack(hy_llama_model *model);
 
 /* The hyperparameters as the reference forward pass's config. */
 void hy_llama_config_from_hparams(const hy_llama_hparams *hp, hy_llama_config *cfg);

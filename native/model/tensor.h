@@ -14,6 +14,14 @@
 
 #define HY_TENSOR_MAX_DIMS 4
 
+/* How a tensor's rows are laid out in memory. Every layout keeps the GGUF
+ * row size, so row r starts at data + r * row_bytes in all of them; only the
+ * order of bytes inside a row differs (see kernels/repack.h). */
+typedef enum hy_tensor_layout {
+    HY_LAYOUT_GGUF = 0,     /* the file's blocks, one after another */
+    HY_LAYOUT_Q4_0_X8 = 1,  /* Q4_0 rows regrouped per 8 blocks: 8 scales, then 8 x 16 quant bytes */
+} hy_tensor_layout;
+
 typedef struct hy_tensor {
     const char *name;       /* NUL-terminated; owned by whoever owns the tensor table */
     uint32_t type;          /* hy_type (ggml type id) */
@@ -23,6 +31,7 @@ typedef struct hy_tensor {
     uint64_t n_bytes;       /* bytes of the whole tensor */
     const void *data;       /* into the read-only mapping, or a repacked copy */
     uint64_t file_offset;   /* absolute offset of the data in the file */
+    uint32_t layout;        /* hy_tensor_layout of the bytes at data */
 } hy_tensor;
 
 /* Number of rows: the product of ne[1..3]. */

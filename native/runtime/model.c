@@ -59,6 +59,7 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
     }
     hy_mem_budget *outer = hyperionSetThreadMemoryBudget(m->budget);
     s = hy_llama_model_load(path, &m->llama);
+    if (s == HYPERION_OK && params->repack_weights) s = hy_llama_model_repack(m->llama);
     /* The vocabulary is shared with Tokenizer objects that may outlive the
      * model, so it is not charged to the model's budget (nor to its leak check). */
     hyperionSetThreadMemoryBudget(outer);
@@ -90,9 +91,10 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
     atomic_init(&m->refs, 1);
     m->loaded_at_ns = hy_clock_monotonic_ns();
     m->load_ns = m->loaded_at_ns - start;
-    HY_LOG(HYPERION_LOG_INFO, HYPERION_LOG_MODEL, "loaded %s: %u layers, %u embd, vocab %u, %d threads, %.1f ms", path,
+    HY_LOG(HYPERION_LOG_INFO, HYPERION_LOG_MODEL,
+           "loaded %s: %u layers, %u embd, vocab %u, %d threads, %u tensors repacked (%.1f MiB), %.1f ms", path,
            m->llama->hp.n_layer, m->llama->hp.n_embd, m->llama->hp.n_vocab, hy_threadpool_size(m->pool),
-           (double)m->load_ns / 1e6);
+           m->llama->n_repacked, (double)m->llama->repacked_bytes / 1048576.0, (double)m->load_ns / 1e6);
     *out = m;
     return HYPERION_OK;
 }

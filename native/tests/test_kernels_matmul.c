@@ -222,7 +222,7 @@ HY_TEST(matvec_entry_points_and_simd_switch) {
     const int64_t n = 512, rows = 21;
     problem p = make_problem(HY_TYPE_Q4_K, n, rows, 6);
     hy_tensor w = { "blk.0.ffn_up.weight", HY_TYPE_Q4_K, 2, { (uint64_t)n, (uint64_t)rows, 1, 1 }, p.row_bytes,
-                    p.row_bytes * rows, p.w, 0 };
+                    p.row_bytes * rows, p.w, 0, HY_LAYOUT_GGUF };
     HY_CHECK_INT(hy_matmul_supported(&w), HYPERION_OK);
     float ref[6 * 21], got[6 * 21];
     /* the forced scalar path gives exactly the reference */

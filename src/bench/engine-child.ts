@@ -1,16 +1,19 @@
 // bench/engine-child.ts — the child process of one end-to-end run (see engine.ts):
-// argv[2] is {file, threads, promptTokens, genTokens, promptRuns, batchSize};
+// argv[2] is {file, threads, promptTokens, genTokens, promptRuns, batchSize, repackWeights};
 // prints the run's figures as JSON on stdout, exits non-zero with the error on stderr.
 import { native } from '../native';
 
 async function main(): Promise<void> {
-  const o = JSON.parse(process.argv[2] ?? '{}') as { file: string; threads: number; promptTokens: number; genTokens: number; promptRuns: number; batchSize?: number };
+  const o = JSON.parse(process.argv[2] ?? '{}') as {
+    file: string; threads: number; promptTokens: number; genTokens: number; promptRuns: number; batchSize?: number; repackWeights?: boolean;
+  };
   const r = (await native().benchEngine(o.file, {
     threads: o.threads,
     promptTokens: o.promptTokens,
     genTokens: o.genTokens,
     promptRuns: o.promptRuns,
     batchSize: o.batchSize ?? 512,
+    repackWeights: o.repackWeights ?? true,
   })) as Record<string, unknown>;
   // the native figure (VmHWM before its reset for the decode peak) or, when /proc was unreadable, the process's maxRSS
   r.peakRssBytes = Math.max(Number(r.peakRssBytes ?? 0), process.resourceUsage().maxRSS * 1024);

@@ -14,6 +14,8 @@ import type { BenchRow } from './types';
 /** What the child process reports (native/addon/bench.cc's benchEngine, plus its peak RSS). */
 export interface EngineRun {
   loadMs: number;
+  /** Bytes of weights the load copied into a faster layout (LoadModelOptions.repackWeights); 0 when none. */
+  repackedBytes?: number;
   promptTokens: number;
   /** The last prompt run; promptRunsMs has every run. */
   promptMs: number;
@@ -31,12 +33,14 @@ export interface EngineRun {
   peakRssBytes: number;
   /** The streaming bandwidth (GB/s, the run's thread count) probed in the run's process right after the decode. */
   bandwidthGbps?: number;
-  /** The model mapping's resident bytes after the decode and how many of them are mapped in 2 MiB pages
-   * (/proc/self/smaps; absent where it is unreadable). Weights in 4 KiB pages decoded tinyllama 4-12% slower. */
+  /** The weights' resident bytes after the decode (the model mapping and the repacked copies) and how many
+   * of them are mapped in 2 MiB pages (/proc/self/smaps; absent where it is unreadable). Weights in 4 KiB
+   * pages decoded tinyllama 4-12% slower. */
   weightsResidentBytes?: number;
   weightsHugePageBytes?: number;
   /** How fast the memory holding the layer weights streams (GB/s, the machine probe's read loop over the
-   * mapped weights, after the decode). On a virtual machine the page cache can sit on memory that streams
+   * weights as the decode reads them, mapped or repacked, after the decode). On a virtual machine the
+   * page cache can sit on memory that streams
    * slower than the fresh memory the bandwidth probe reads (here 20.8 against 23.4 GB/s at 2 threads). */
   weightsReadGbps?: number;
   /** Share of the machine's CPU time the hypervisor gave to other guests ("steal" in /proc/stat) during the
@@ -60,6 +64,8 @@ export interface EngineRunOptions {
   /** Times the prompt is processed (fresh context each), for its spread; at least 1. */
   promptRuns: number;
   batchSize?: number;
+  /** LoadModelOptions.repackWeights for the run (default true). */
+  repackWeights?: boolean;
 }
 
 /** The folder engine models are cached in (shared with benchmarks/engine.mjs). */

@@ -16,11 +16,12 @@
  * are one chunk, so each row streams front to back in one go) */
 #define HY_MV_SIDE 512
 
+/* KIND 0: Q4_0, 1: Q8_0, 2: Q4_0 in the x8 layout (AVX-512 only) */
 HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0,
                          int64_t r1) {
     const uint8_t *x = xq;
-    const int bs = KIND == 0 ? 18 : 34;
-    const float z = KIND == 0 ? -8.0f : (HY_X86_VNNI ? -128.0f : 0.0f);
+    const int bs = KIND == 1 ? 34 : 18;
+    const float z = KIND != 1 ? -8.0f : (HY_X86_VNNI ? -128.0f : 0.0f);
     const int64_t nb = n / 32;
     float dx[HY_MV_SIDE], corr[HY_MV_SIDE];
 #if HY_X512_Q4_0
@@ -30,10 +31,12 @@ HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const
         const int64_t cnt = nb - b0 < HY_MV_SIDE ? nb - b0 : HY_MV_SIDE;
         hy_x86_q8_0_side(x + b0 * 34, cnt, z, dx, corr);
 #if HY_X512_Q4_0
-        if (KIND == 0) {
+        if (KIND != 1) {
             hy_x512_q4_0_repack(x + b0 * 34, cnt, xr);
             for (int64_t r = r0; r < r1; r++) {
-                const float v = hy_x512_row_q4_0(w + (size_t)r * rb + b0 * bs, cnt, xr, x + b0 * 34, dx, corr);
+                const uint8_t *row = w + (size_t)r * rb + b0 * bs; /* b0: a multiple of 8 blocks */
+                const float v = KIND == 2 ? hy_x512_row_q4_0_x8(row, cnt, xr, x + b0 * 34, dx, corr)
+                                          : hy_x512_row_q4_0(row, cnt, xr, x + b0 * 34, dx, corr);
                 y[r] = b0 ? y[r] + v : v;
             }
             continue;
@@ -49,6 +52,12 @@ HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const
 static void matvec_q4_0(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
     matvec_q0(0, w, rb, n, xq, y, r0, r1);
 }
+
+#if HY_X512_Q4_0
+static void matvec_q4_0_x8(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
+    matvec_q0(2, w, rb, n, xq, y, r0, r1);
+}
+#endif
 
 static void matvec_q8_0(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
     matvec_q0(1, w, rb, n, xq, y, r0, r1);

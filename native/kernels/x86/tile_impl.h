@@ -120,15 +120,21 @@ HY_INLINE int32_t hy_tile_yoff(int kind, int64_t k) {
  * two rounds of unpacks leave dword j of every row in vector j, lane = row.
  * Rows past nr read a zero block (scale 0), so they contribute nothing. */
 
-static void hy_tile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_t k0, int64_t kc, uint32_t *q,
-                           float *s, float *c) {
+/* x8_blocks: for Q4_0 rows in the x8 layout (kernels/repack.h), the blocks of
+ * a row that are regrouped (nb rounded down to a multiple of 8); 0 for the
+ * GGUF layout. p[r] still steps 18 bytes per block, which is where a group's
+ * first block starts in both layouts; block k of a group then has its scale
+ * 16k bytes before p[r] and its quants at p[r] + 16 - 2k. */
+static void hy_tile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_t k0, int64_t kc, int64_t x8_blocks,
+                           uint32_t *q, float *s, float *c) {
     const int bs = kind == HY_TK_Q4_0 ? 18 : kind == HY_TK_Q8_0 ? 34 : kind == HY_TK_Q4_K ? 144
                  : kind == HY_TK_Q5_K ? 176 : 210;
     const int per_block = kind == HY_TK_Q4_0 || kind == HY_TK_Q8_0 ? 32 : 256;
     const uint8_t *p[HY_RW];
     int64_t step[HY_RW];
     for (int r = 0; r < HY_RW; r++) {
-        p[r] = r < nr ? w + (size_t)r * rb + (k0 / per_block) * bs : hy_zero_block;
+        /* rows past nr: a zero block, far enough in for the x8 offsets (-112 .. +32) */
+        p[r] = r < nr ? w + (size_t)r * rb + (k0 / per_block) * bs : hy_zero_block + 128;
         step[r] = r < nr ? bs : 0;
     }
     const hy_vi lo4 = VI_SET1(0x0F0F0F0F), lo2 = VI_SET1(0x03030303), bit0 = VI_SET1(0x01010101);
@@ -137,12 +143,14 @@ static void hy_tile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_
         switch (kind) {
         case HY_TK_Q4_0: {
             uint32_t *qb = q + b * 8 * HY_RW;
-            hy_t4(p, 2, v);
+            const int64_t blk = k0 / 32 + b, k = blk & 7;
+            const int x8 = blk < x8_blocks;
+            hy_t4(p, x8 ? 16 - 2 * k : 2, v);
             for (int j = 0; j < 4; j++) {
                 VI_STORE(qb + j * HY_RW, VI_AND(v[j], lo4));
                 VI_STORE(qb + (j + 4) * HY_RW, VI_AND(VI_SRLI(v[j], 4), lo4));
             }
-            for (int r = 0; r < HY_RW; r++) s[b * HY_RW + r] = hy_f16_at(p[r]);
+            for (int r = 0; r < HY_RW; r++) s[b * HY_RW + r] = hy_f16_at(p[r] - (x8 ? 16 * k : 0));
             break;
         }
         case HY_TK_Q8_0: {
@@ -318,8 +326,8 @@ typedef void (*hy_tile_run_fn)(int, const uint32_t *, const float *, const float
 
 /* ---- the driver ---- */
 
-static void hy_tile_matmul(int kind, const uint8_t *w, size_t rb, int64_t n, const uint8_t *xq, size_t xrb,
-                           int64_t n_tokens, float *y, int64_t ys, int64_t r0, int64_t r1, void *scratch) {
+static void hy_tile_matmul(int kind, const uint8_t *w, size_t rb, int64_t n, int64_t x8_blocks, const uint8_t *xq,
+                           size_t xrb, int64_t n_tokens, float *y, int64_t ys, int64_t r0, int64_t r1, void *scratch) {
     static const hy_tile_run_fn runs[] = { hy_tile_run_HY_TK_Q4_0, hy_tile_run_HY_TK_Q8_0, hy_tile_run_HY_TK_Q4_K,
                                            hy_tile_run_HY_TK_Q5_K, hy_tile_run_HY_TK_Q6_K };
     const hy_tile_run_fn run = runs[kind];
@@ -337,7 +345,7 @@ static void hy_tile_matmul(int kind, const uint8_t *w, size_t rb, int64_t n, con
             const int nr = (int)(r1 - rg < HY_RW ? r1 - rg : HY_RW);
             for (int64_t k0 = 0; k0 < n; k0 += L.kc_max) {
                 const int64_t kc = n - k0 < L.kc_max ? n - k0 : L.kc_max, nsb = kc / S, sb0 = k0 / S;
-                hy_tile_unpack(kind, w + (size_t)rg * rb, rb, nr, k0, kc, q, s, c);
+                hy_tile_unpack(kind, w + (size_t)rg * rb, rb, nr, k0, kc, x8_blocks, q, s, c);
                 for (int64_t b = 0; b < nsb; b++) yoff[b] = hy_tile_yoff(kind, k0 + b * S);
                 for (int64_t t0 = 0; t0 < ntc; t0 += HY_TT) {
                     const int T = (int)(ntc - t0 < HY_TT ? ntc - t0 : HY_TT);

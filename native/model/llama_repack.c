@@ -1,0 +1,126 @@
+/*
+ * llama_repack.c — weights copied at load into the layouts the kernels read
+ * fastest (hy_llama_model_repack, llama.h; the layouts: kernels/repack.h).
+ *
+ * Why copy at all: on AVX-512 the Q4_0 decode kernel streams x8 rows faster
+ * than GGUF rows (fewer loads and no word permute per eight blocks), and the
+ * copy lands the weights in fresh anonymous memory, which on some machines
+ * streams faster than the page cache under a file mapping (see
+ * docs/troubleshooting.md). The mapped originals' pages are dropped after
+ * each copy, so the process holds one copy of each weight, not two.
+ *
+ * When anything is repacked, the norm vectors are copied too (as they are):
+ * every token reads them, and a read of one 8 KiB vector in the mapping maps
+ * the whole page-cache folio around it, up to 2 MiB of neighbouring
+ * (repacked, dropped) weights. Measured on tinyllama Q4_0: 139 MiB of the
+ * mapping resident after a decode with the norms mapped, the output matrix
+ * (51 MiB) and a few embedding rows without.
+ */
+#include "model/llama.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#include "kernels/repack.h"
+
+/* The tensors every token reads whole: all of each layer's, the output norm
+ * and the output matrix (the embeddings are read a row per token and stay
+ * mapped). NULL entries (none in a bound model) are skipped by the caller. */
+static uint32_t token_slots(hy_llama_model *m, const hy_tensor ***slots) {
+    uint32_t n = 0;
+    for (uint32_t l = 0; l < m->w.n_layer; l++)
+        for (int i = 0; i < HY_L_COUNT; i++, n++)
+            if (slots) slots[n] = &m->w.layers[l].t[i];
+    if (slots) {
+        slots[n] = &m->w.output_norm;
+        slots[n + 1] = &m->w.output;
+    }
+    return n + 2;
+}
+
+/* Ask for 2 MiB pages for the copy: decode reads every weight once per token,
+ * so TLB reach matters (ignored where THP is off). */
+static void advise_huge_pages(void *p, size_t bytes) {
+#if defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20, a = ((uintptr_t)p + huge - 1) & ~(huge - 1),
+                    e = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (e > a) (void)madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+/* Copy src in `layout` (HY_LAYOUT_GGUF: as it is) to dst, point every slot
+ * holding src at the copy, drop src's pages of the mapping. */
+static void copy_tensor(hy_llama_model *m, const hy_tensor ***slots, uint32_t n_slots, uint32_t from, uint32_t layout,
+                        uint8_t *dst) {
+    const hy_tensor *src = *slots[from];
+    if (layout == HY_LAYOUT_GGUF) memcpy(dst, src->data, (size_t)src->n_bytes);
+    else hy_repack_rows(src, layout, dst, 0, hy_tensor_rows(src));
+    hy_tensor *t = &m->repacked[m->n_repacked++];
+    *t = *src;
+    t->data = dst;
+    t->layout = layout;
+    m->repacked_bytes += src->n_bytes;
+    /* a tied output shares token_embd's view: the embedding lookups keep
+     * reading the mapping, so its pages stay */
+    for (uint32_t j = from; j < n_slots; j++)
+        if (*slots[j] == src) *slots[j] = t;
+    if (src != m->w.token_embd) hy_gguf_release_pages(m->gguf, src->data, src->n_bytes);
+}
+
+/* The layout src is copied in, or -1 when it stays mapped. */
+static int copy_layout(const hy_tensor *src) {
+    const uint32_t layout = hy_repack_preferred_layout(src);
+    return layout != HY_LAYOUT_GGUF || src->n_dims == 1 ? (int)layout : -1;
+}
+
+static size_t align64(uint64_t v) { return (size_t)((v + 63) & ~(uint64_t)63); }
+
+hyperion_status hy_llama_model_repack(hy_llama_model *m) {
+    if (!m || m->repacked)
+        return HY_RAISE(HYPERION_INVALID_ARGUMENT, NULL,
+                        m ? "hy_llama_model_repack: the model is already repacked" : "hy_llama_model_repack: NULL model");
+    const uint32_t n_slots = token_slots(m, NULL);
+    uint32_t matrices = 0, copies = 0;
+    size_t total = 0;
+    const hy_tensor ***slots = hyperionAlloc(n_slots * sizeof *slots, HYPERION_TAG_MODEL);
+    if (!slots) goto refused;
+    token_slots(m, slots);
+    for (uint32_t i = 0; i < n_slots; i++) {
+        const hy_tensor *src = *slots[i];
+        int layout = src ? copy_layout(src) : -1;
+        if (layout < 0) continue;
+        copies++;
+        matrices += layout != HY_LAYOUT_GGUF;
+        total += align64(src->n_bytes);
+    }
+    if (matrices == 0) goto done; /* nothing the kernels want in another layout: all stays mapped */
+    /* one block for all copies: contiguous, and 2 MiB pages all through it */
+    m->repacked = hyperionCalloc(copies, sizeof(hy_tensor), HYPERION_TAG_MODEL);
+    m->repacked_block = m->repacked ? hyperionAlloc(total, HYPERION_TAG_REPACKED_WEIGHTS) : NULL;
+    if (!m->repacked_block) {
+        hyperionFree(m->repacked);
+        m->repacked = NULL;
+        goto refused;
+    }
+    advise_huge_pages(m->repacked_block, total);
+    uint8_t *at = m->repacked_block;
+    for (uint32_t i = 0; i < n_slots; i++) {
+        const hy_tensor *src = *slots[i];
+        if (!src || (src >= m->repacked && src < m->repacked + m->n_repacked)) continue; /* absent, or copied */
+        const int layout = copy_layout(src);
+        if (layout < 0) continue;
+        copy_tensor(m, slots, n_slots, i, (uint32_t)layout, at);
+        at += align64(src->n_bytes);
+    }
+done:
+    hyperionFree(slots);
+    return HYPERION_OK;
+refused:
+    HY_LOG(HYPERION_LOG_WARN, HYPERION_LOG_MEMORY,
+           "weights not repacked: %s (%zu bytes for %u tensors); they are read from the mapping, more slowly",
+           hyperionGetLastError()->message, total, copies);
+    goto done;
+}

@@ -1,0 +1,119 @@
+/* test_llama_repack.c — weights repacked at load (hy_llama_model_repack):
+ * the same logits as the mapped model, bit for bit (the x8 kernels make the
+ * same sums in the same order), for prompt chunks (tiles) and token by token
+ * (matvec), also through the scalar fallback; the copies live in one tagged
+ * pool block; a memory budget that refuses the block leaves a working,
+ * fully mapped model. */
+#include "harness.h"
+#include "test_llama_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/repack.h"
+#include "kernels/types.h"
+
+static const int32_t prompt[] = { 1, 403, 407, 261, 378, 5, 241, 2, 17, 85, 99, 500, 3, 77, 240, 311, 9 };
+#define N_PROMPT (sizeof prompt / sizeof prompt[0])
+
+/* all logits of the prompt, in chunks of n_batch (1: token by token) */
+static float *run(const hy_llama_model *m, uint32_t n_batch) {
+    hy_threadpool *pool = NULL;
+    hy_llama_context *ctx = NULL;
+    hy_llama_context_params cp = { 64, n_batch, HY_KV_CACHE_F16, 0 };
+    float *logits = malloc(N_PROMPT * m->hp.n_vocab * sizeof(float));
+    if (hy_threadpool_create(2, &pool) || hy_llama_context_create(m, &cp, &ctx) ||
+        hy_llama_decode(ctx, pool, prompt, N_PROMPT, logits, 1, NULL)) {
+        hy_test_fail(__FILE__, __LINE__, "run failed: %s", hyperionGetLastError()->message);
+        free(logits);
+        logits = NULL;
+    }
+    hy_llama_context_free(ctx);
+    hy_threadpool_free(pool);
+    return logits;
+}
+
+static int same_logits(const hy_llama_model *a, const hy_llama_model *b, uint32_t n_batch) {
+    float *x = run(a, n_batch), *y = run(b, n_batch);
+    int same = x && y && memcmp(x, y, N_PROMPT * a->hp.n_vocab * sizeof(float)) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static int in_block(const hy_llama_model *m, const hy_tensor *t) {
+    const uint8_t *b = m->repacked_block, *d = t->data;
+    return b && d >= b && d < b + m->repacked_bytes + 64 * (size_t)m->n_repacked;
+}
+
+HY_TEST(llama_repack_keeps_the_logits) {
+    hy_llama_model *mapped = hy_test_load_tiny("repack_mapped", "q4_0", 31);
+    hy_llama_model *m = hy_test_load_tiny("repack_copied", "q4_0", 31);
+    HY_REQUIRE(mapped && m);
+    hyperion_memory_stats before, after;
+    hyperionGetMemoryStats(&before);
+    HY_CHECK_INT(hy_llama_model_repack(m), HYPERION_OK);
+    hyperionGetMemoryStats(&after);
+    HY_CHECK_INT(hy_llama_model_repack(m) == HYPERION_OK, m->repacked == NULL); /* a second call is refused */
+    hyperion_isa isa;
+    HY_CHECK_INT(hyperionGetKernelIsa("matmul", &isa), HYPERION_OK);
+    if (isa != HYPERION_ISA_AVX512) {
+        printf("    (%s kernels read Q4_0 fastest in the file's layout: nothing repacked)\n", hyperionIsaName(isa));
+        HY_CHECK_INT(m->n_repacked, 0);
+        HY_CHECK(m->repacked_block == NULL);
+    } else {
+        /* every layer's seven matrices in the x8 layout, its two norms copied,
+         * the output norm copied; all inside the one block */
+        const uint32_t L = m->hp.n_layer;
+        uint32_t x8 = 0;
+        for (uint32_t l = 0; l < L; l++)
+            for (int i = 0; i < HY_L_COUNT; i++) {
+                const hy_tensor *t = m->w.layers[l].t[i];
+                HY_CHECK(in_block(m, t));
+                if (t->n_dims == 2) {
+                    HY_CHECK_INT(t->layout, HY_LAYOUT_Q4_0_X8);
+                    x8++;
+                } else {
+                    HY_CHECK_INT(t->layout, HY_LAYOUT_GGUF);
+                    HY_CHECK(memcmp(t->data, mapped->w.layers[l].t[i]->data, (size_t)t->n_bytes) == 0);
+                }
+            }
+        HY_CHECK_INT(x8, 7 * L);
+        HY_CHECK(in_block(m, m->w.output_norm));
+        HY_CHECK(!in_block(m, m->w.token_embd)); /* embeddings are read a row per token: they stay mapped */
+        HY_CHECK_INT(m->n_repacked, 9 * L + 1 + (m->w.output->type == HY_TYPE_Q4_0 && !m->hp.tied_output));
+        HY_CHECK_INT(after.tag_bytes[HYPERION_TAG_REPACKED_WEIGHTS] - before.tag_bytes[HYPERION_TAG_REPACKED_WEIGHTS] >=
+                         m->repacked_bytes, 1);
+    }
+    HY_CHECK(same_logits(mapped, m, 64)); /* one chunk: matrix-matrix tiles */
+    HY_CHECK(same_logits(mapped, m, 1));  /* token by token: matrix-vector */
+    /* the scalar reference reads the x8 rows through the GGUF-order fallback */
+    HY_CHECK_INT(hyperionEnableSIMD("matmul", 0), HYPERION_OK);
+    HY_CHECK(same_logits(mapped, m, 64));
+    HY_CHECK(same_logits(mapped, m, 1));
+    HY_CHECK_INT(hyperionEnableSIMD("matmul", 1), HYPERION_OK);
+    hy_llama_model_free(mapped);
+    hy_llama_model_free(m);
+}
+
+HY_TEST(llama_repack_refused_by_a_budget_leaves_the_mapping) {
+    hy_llama_model *mapped = hy_test_load_tiny("repack_budget_a", "q4_0", 32);
+    hy_llama_model *m = hy_test_load_tiny("repack_budget_b", "q4_0", 32);
+    HY_REQUIRE(mapped && m);
+    hy_mem_budget *budget = NULL;
+    HY_REQUIRE(hyperionCreateMemoryBudget("repack test", 64 * 1024, &budget) == HYPERION_OK);
+    hy_mem_budget *outer = hyperionSetThreadMemoryBudget(budget);
+    HY_CHECK_INT(hy_llama_model_repack(m), HYPERION_OK);
+    hyperionSetThreadMemoryBudget(outer);
+    HY_CHECK_INT(m->n_repacked, 0);
+    HY_CHECK(m->repacked_block == NULL && m->repacked == NULL);
+    for (uint32_t l = 0; l < m->hp.n_layer; l++)
+        HY_CHECK_INT(m->w.layers[l].t[HY_L_FFN_UP]->layout, HY_LAYOUT_GGUF);
+    hyperion_isa isa;
+    HY_CHECK_INT(hyperionGetKernelIsa("matmul", &isa), HYPERION_OK);
+    if (isa == HYPERION_ISA_AVX512) HY_CHECK_INT(hyperionGetLastError()->code, HYPERION_MEMORY_LIMIT);
+    HY_CHECK(same_logits(mapped, m, 64));
+    hyperionReleaseMemoryBudget(budget);
+    hy_llama_model_free(mapped);
+    hy_llama_model_free(m);
+}
