@@ -5,7 +5,10 @@
  * Threading is the caller's: each call computes a range of output rows
  * [row_begin, row_end), so a thread pool splits rows (or tiles) between its
  * threads and calls these concurrently on disjoint ranges. The kernels keep no
- * state and read the weights in place (the GGUF mapping). hy_matvec allocates
+ * state and read the weights in place: the GGUF mapping, or a copy made at
+ * load in another layout (w->layout, kernels/repack.h; Q4_0 rows in the x8
+ * layout on AVX-512, read by their own kernels there and through a
+ * GGUF-order fallback by the others). hy_matvec allocates
  * nothing. hy_matmul needs scratch memory for its register tiles: per-token
  * activation data (16 bytes per token, up to 256 tokens, and sub-block of 32
  * or 16 elements) plus the decoded weight tile (~50-130 KiB); hy_matmul takes
