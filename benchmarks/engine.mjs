@@ -22,7 +22,7 @@
 // --repeat N runs every (type, threads) N times, interleaved, and reports the
 // median-decode run with the range: on a shared machine one run says little.
 // Models load as loadModel does by default, with the weights repacked for the
-// kernels in use (Q4_0 on AVX-512); --no-repack reads every weight from the
+// kernels in use (Q4_0, Q8_0 on AVX-512); --no-repack reads every weight from the
 // mapping, to compare.
 // Measures and prints; asserts nothing.
 import { execFileSync } from 'node:child_process';

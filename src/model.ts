@@ -46,7 +46,7 @@ export interface LoadModelOptions {
   /** Resource limits in force from the load on (maxMemoryMb covers the load itself); see model.setResourceLimits. */
   limits?: ResourceLimits;
   /**
-   * Copy the weight matrices the kernels in use read faster in another layout (Q4_0 on AVX-512) into
+   * Copy the weight matrices the kernels in use read faster in another layout (Q4_0 and Q8_0 on AVX-512) into
    * pool memory tagged 'repacked-weights' at load, and drop the mapped originals' pages (default true).
    * The copies count against maxMemoryMb; a copy the limit refuses leaves that tensor and the rest
    * mapped (slower, same numbers) with a warning. false: every weight is read from the mapping.

@@ -189,7 +189,7 @@ async function profileWalk(): Promise<string> {
 }
 
 // Repacking the weights at load (LoadModelOptions.repackWeights, on by
-// default; it copies Q4_0 weights on AVX-512 CPUs) is an optimisation: when one
+// default; it copies Q4_0 and Q8_0 weights on AVX-512 CPUs) is an optimisation: when one
 // of its allocations fails, the model loads with every weight mapped and a
 // warning says so. Those failures (three: the slot list, the tensor table, the
 // block) are the only ones a load may absorb; elsewhere, none copy.

@@ -81,7 +81,7 @@ describe('KV cache type', () => {
 });
 
 describe('repacked weights', () => {
-  it('copies Q4_0 weights into the x8 layout on AVX-512, with the same logits as the mapping, and can be turned off', async () => {
+  it('copies Q4_0 and Q8_0 weights into the x8 layout on AVX-512, with the same logits as the mapping, and can be turned off', async () => {
     const { getMemoryDebugInfo, getCpuFeatures } = await import('../src/index');
     const file = path.join(tempDir('hyperion-repack-'), 'tiny.gguf');
     await makeModel(file, { type: 'q4_0', seed: 12 });
@@ -109,6 +109,16 @@ describe('repacked weights', () => {
     await packed.dispose();
     await mapped.dispose();
     expect(repackedBytes()).toBe(before);
+    // Q8_0 too; its x8 decode kernel adds the same block sums in another float order, the prompt tiles are exact
+    const file8 = path.join(tempDir('hyperion-repack-'), 'tiny-q8.gguf');
+    await makeModel(file8, { type: 'q8_0', seed: 12 });
+    const packed8 = await loadModel(file8, { threads: 2 });
+    const mapped8 = await loadModel(file8, { threads: 2, repackWeights: false });
+    // the 19 of the Q4_0 file, and the output matrix, which the model maker writes in Q8_0 in a q8_0 file
+    expect(packed8.info.repackedTensors).toBe(avx512 ? 20 : 0);
+    expect(Array.from(await packed8.evaluate(prompt, { allLogits: true }))).toEqual(Array.from(await mapped8.evaluate(prompt, { allLogits: true })));
+    await packed8.dispose();
+    await mapped8.dispose();
     await expect(loadModel(file, { repackWeights: 'yes' as never })).rejects.toMatchObject({
       code: 'HYPERION_INVALID_ARGUMENT',
       field: 'repackWeights',

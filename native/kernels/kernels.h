@@ -133,12 +133,12 @@ typedef struct hy_matmul_kernels {
     /* scratch bytes matmul[wt] can use for rows of n elements and n_tokens
      * tokens; 0 when it needs none */
     size_t (*matmul_scratch)(int wt, int64_t n, int64_t n_tokens);
-    /* Q4_0 weights in the HY_LAYOUT_Q4_0_X8 layout (repack.h), with the
-     * scratch of matmul_scratch(HY_W_Q4_0, ...). NULL in a table without
-     * kernels for the layout: matmul.c then puts rows back in GGUF order, a
-     * piece at a time on the stack, for matvec[HY_W_Q4_0]. */
-    hy_matvec_fn matvec_q4_0_x8;
-    hy_matmul_fn matmul_q4_0_x8;
+    /* Weights in the HY_LAYOUT_X8 layout (repack.h: Q4_0, Q8_0), with the
+     * scratch of matmul_scratch(wt, ...). NULL for a type this table has no
+     * kernels for in the layout: matmul.c then puts rows back in GGUF order,
+     * a piece at a time on the stack, for matvec[wt]. */
+    hy_matvec_fn matvec_x8[HY_W_COUNT];
+    hy_matmul_fn matmul_x8[HY_W_COUNT];
 } hy_matmul_kernels;
 
 extern const hy_matmul_kernels hy_matmul_kernels_scalar;

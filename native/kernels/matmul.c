@@ -33,7 +33,7 @@ hyperion_status hy_matmul_supported(const hy_tensor *w) {
     if (!w->data)
         return HY_RAISE_WITH(HYPERION_MODEL_INVALID, NULL, ((hy_field[]){ HY_TXT("field", "data"), HY_TXT("tensor", name) }),
                              "tensor \"%s\" has no data", name);
-    if (w->layout != HY_LAYOUT_GGUF && !(w->layout == HY_LAYOUT_Q4_0_X8 && w->type == HY_TYPE_Q4_0))
+    if (!hy_layout_fits_type(w->layout, w->type))
         return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, NULL,
                              ((hy_field[]){ HY_TXT("field", "layout"), HY_TXT("tensor", name), HY_NUM("value", w->layout) }),
                              "tensor \"%s\": layout %u does not exist for its type", name, w->layout);
@@ -45,29 +45,31 @@ static int usable(const hy_tensor *w, int64_t r0, int64_t r1) {
     if (!w || !w->data || r0 < 0 || r1 <= r0 || (uint64_t)r1 > hy_tensor_rows(w)) return -1;
     const int wt = hy_wtype_of(w->type);
     if (wt < 0 || w->ne[0] == 0 || w->row_bytes != hy_type_row_bytes(w->type, w->ne[0])) return -1;
-    if (w->layout != HY_LAYOUT_GGUF && !(w->layout == HY_LAYOUT_Q4_0_X8 && wt == HY_W_Q4_0)) return -1;
+    if (!hy_layout_fits_type(w->layout, w->type)) return -1;
     return wt;
 }
 
-/* ---- Q4_0 x8 rows on a table without kernels for the layout ----
+/* ---- x8 rows on a table without kernels for the layout ----
  * (the scalar reference after hyperionEnableSIMD("matmul", 0), or a test
  * calling another table): each row goes back to GGUF order a piece of at most
- * X8_PIECE blocks at a time, in a stack buffer, and through matvec[Q4_0] per
+ * X8_PIECE blocks at a time, in a stack buffer, and through matvec[wt] per
  * token. Pieces start at multiples of 8 blocks, where both layouts agree. */
 #define X8_PIECE 256
 
-static void x8_rows_via_gguf(const hy_matmul_kernels *k, const hy_tensor *w, const uint8_t *xq, size_t xq_row_bytes,
-                             int64_t n_tokens, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    uint8_t piece[X8_PIECE * 18];
+static void x8_rows_via_gguf(const hy_matmul_kernels *k, int wt, const hy_tensor *w, const uint8_t *xq,
+                             size_t xq_row_bytes, int64_t n_tokens, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    uint8_t piece[X8_PIECE * 34];
+    const int bs = w->type == HY_TYPE_Q4_0 ? 18 : 34;
     const int64_t nb = (int64_t)w->ne[0] / 32;
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
         for (int64_t b0 = 0; b0 < nb; b0 += X8_PIECE) {
             const int64_t cnt = nb - b0 < X8_PIECE ? nb - b0 : X8_PIECE;
-            hy_q4_0_x8_unpack_blocks(row + b0 * 18, piece, cnt);
+            hy_x8_unpack_blocks(row + b0 * bs, piece, cnt, bs);
             for (int64_t t = 0; t < n_tokens; t++) {
                 float v;
-                k->matvec[HY_W_Q4_0](piece, (size_t)cnt * 18, cnt * 32, xq + (size_t)t * xq_row_bytes + b0 * 34, &v, 0, 1);
+                /* a Q8_0 activation block (both types' activation) is 34 bytes */
+                k->matvec[wt](piece, (size_t)cnt * bs, cnt * 32, xq + (size_t)t * xq_row_bytes + b0 * 34, &v, 0, 1);
                 float *dst = y + t * y_stride + r;
                 *dst = b0 ? *dst + v : v;
             }
@@ -79,11 +81,11 @@ void hy_matvec(const hy_tensor *w, const void *xq, float *y, int64_t row_begin, 
     const int wt = usable(w, row_begin, row_end);
     if (wt < 0 || !xq || !y) return;
     const hy_matmul_kernels *k = hy_matmul_table();
-    if (w->layout == HY_LAYOUT_Q4_0_X8) {
-        if (k->matvec_q4_0_x8)
-            k->matvec_q4_0_x8(w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, y, row_begin, row_end);
+    if (w->layout == HY_LAYOUT_X8) {
+        if (k->matvec_x8[wt])
+            k->matvec_x8[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, y, row_begin, row_end);
         else
-            x8_rows_via_gguf(k, w, xq, 0, 1, y, 0, row_begin, row_end);
+            x8_rows_via_gguf(k, wt, w, xq, 0, 1, y, 0, row_begin, row_end);
         return;
     }
     k->matvec[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, y, row_begin, row_end);
@@ -106,12 +108,12 @@ static void matmul_run(const hy_tensor *w, const void *xq, size_t xq_row_bytes, 
         hy_matvec(w, xq, y, row_begin, row_end);
         return;
     }
-    const int x8 = w->layout == HY_LAYOUT_Q4_0_X8;
-    if (x8 && !k->matmul_q4_0_x8) {
-        x8_rows_via_gguf(k, w, xq, xq_row_bytes, n_tokens, y, n_out, row_begin, row_end);
+    const int x8 = w->layout == HY_LAYOUT_X8;
+    if (x8 && !k->matmul_x8[wt]) {
+        x8_rows_via_gguf(k, wt, w, xq, xq_row_bytes, n_tokens, y, n_out, row_begin, row_end);
         return;
     }
-    hy_matmul_fn run = x8 ? k->matmul_q4_0_x8 : k->matmul[wt];
+    hy_matmul_fn run = x8 ? k->matmul_x8[wt] : k->matmul[wt];
     const size_t want = k->matmul_scratch(wt, n, n_tokens);
     if (own_scratch) {
         /* when the pool refuses the block, the kernel computes the same

@@ -38,7 +38,7 @@ hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out);
 void hy_llama_model_free(hy_llama_model *model);
 
 /* Copy the weight matrices that the kernels in use read faster in another
- * layout (kernels/repack.h: Q4_0 on AVX-512) into one pool block tagged
+ * layout (kernels/repack.h: Q4_0 and Q8_0 on AVX-512) into one pool block tagged
  * HYPERION_TAG_REPACKED_WEIGHTS, point the model's weights at the copies, and
  * drop this process's pages of the mapped originals (the file stays mapped).
  * When any matrix is repacked, the norm vectors are copied as they are, so a

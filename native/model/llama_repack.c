@@ -2,9 +2,9 @@
  * llama_repack.c — weights copied at load into the layouts the kernels read
  * fastest (hy_llama_model_repack, llama.h; the layouts: kernels/repack.h).
  *
- * Why copy at all: on AVX-512 the Q4_0 decode kernel streams x8 rows faster
- * than GGUF rows (fewer loads and no word permute per eight blocks), and the
- * copy lands the weights in fresh anonymous memory, which on some machines
+ * Why copy at all: on AVX-512 the Q4_0 and Q8_0 decode kernels stream x8
+ * rows faster than GGUF rows (whole 64-byte loads of quants, one load for
+ * eight scales), and the copy lands the weights in fresh anonymous memory, which on some machines
  * streams faster than the page cache under a file mapping (see
  * docs/troubleshooting.md). The mapped originals' pages are dropped after
  * each copy, so the process holds one copy of each weight, not two.

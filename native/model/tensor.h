@@ -19,7 +19,7 @@
  * order of bytes inside a row differs (see kernels/repack.h). */
 typedef enum hy_tensor_layout {
     HY_LAYOUT_GGUF = 0,     /* the file's blocks, one after another */
-    HY_LAYOUT_Q4_0_X8 = 1,  /* Q4_0 rows regrouped per 8 blocks: 8 scales, then 8 x 16 quant bytes */
+    HY_LAYOUT_X8 = 1,       /* Q4_0 / Q8_0 rows regrouped per 8 blocks: the 8 scales, then the 8 blocks' quants */
 } hy_tensor_layout;
 
 typedef struct hy_tensor {

@@ -68,18 +68,24 @@ HY_MATMUL_QUANT(q6_K, HY_TK_Q6_K)
 
 #if HY_X512_Q4_0
 HY_MATMUL_BY_ROWS(q4_0_x8)
+HY_MATMUL_BY_ROWS(q8_0_x8)
 
-/* Q4_0 in the x8 layout: the tile unpack reads it in place (x8_blocks) */
-static void matmul_q4_0_x8(const uint8_t *w, size_t rb, int64_t n, const void *xq, size_t xrb, int64_t nt, float *y,
-                           int64_t ys, int64_t r0, int64_t r1, void *scratch) {
-    if (scratch && nt >= HY_TILE_MIN_TOKENS)
-        hy_tile_matmul(HY_TK_Q4_0, w, rb, n, n / 32 & ~(int64_t)7, xq, xrb, nt, y, ys, r0, r1, scratch);
-    else
-        matmul_rows_q4_0_x8(w, rb, n, xq, xrb, nt, y, ys, r0, r1);
-}
-#define HY_Q4_0_X8_KERNELS .matvec_q4_0_x8 = matvec_q4_0_x8, .matmul_q4_0_x8 = matmul_q4_0_x8,
+/* Q4_0 / Q8_0 in the x8 layout: the tile unpack reads it in place (x8_blocks) */
+#define HY_MATMUL_X8(name, kind)                                                                             \
+    static void matmul_##name##_x8(const uint8_t *w, size_t rb, int64_t n, const void *xq, size_t xrb,        \
+                                   int64_t nt, float *y, int64_t ys, int64_t r0, int64_t r1, void *scratch) { \
+        if (scratch && nt >= HY_TILE_MIN_TOKENS)                                                            \
+            hy_tile_matmul(kind, w, rb, n, n / 32 & ~(int64_t)7, xq, xrb, nt, y, ys, r0, r1, scratch);       \
+        else                                                                                                \
+            matmul_rows_##name##_x8(w, rb, n, xq, xrb, nt, y, ys, r0, r1);                                  \
+    }
+HY_MATMUL_X8(q4_0, HY_TK_Q4_0)
+HY_MATMUL_X8(q8_0, HY_TK_Q8_0)
+#define HY_X8_KERNELS                                                                                        \
+    .matvec_x8 = { [HY_W_Q4_0] = matvec_q4_0_x8, [HY_W_Q8_0] = matvec_q8_0_x8 },                             \
+    .matmul_x8 = { [HY_W_Q4_0] = matmul_q4_0_x8, [HY_W_Q8_0] = matmul_q8_0_x8 },
 #else
-#define HY_Q4_0_X8_KERNELS
+#define HY_X8_KERNELS
 #endif
 
 static size_t matmul_scratch(int wt, int64_t n, int64_t n_tokens) {
@@ -99,5 +105,5 @@ const hy_matmul_kernels HY_MATMUL_TABLE = {
     .matvec = { matvec_f32, matvec_f16, matvec_bf16, matvec_q4_0, matvec_q8_0, matvec_q4_K, matvec_q5_K, matvec_q6_K },
     .matmul = { matmul_f32, matmul_f16, matmul_bf16, matmul_q4_0, matmul_q8_0, matmul_q4_K, matmul_q5_K, matmul_q6_K },
     .matmul_scratch = matmul_scratch,
-    HY_Q4_0_X8_KERNELS
+    HY_X8_KERNELS
 };

@@ -16,12 +16,14 @@
  * are one chunk, so each row streams front to back in one go) */
 #define HY_MV_SIDE 512
 
-/* KIND 0: Q4_0, 1: Q8_0, 2: Q4_0 in the x8 layout (AVX-512 only) */
+/* KIND 0: Q4_0, 1: Q8_0, 2: Q4_0 in the x8 layout, 3: Q8_0 in the x8 layout
+ * (x8: AVX-512 only) */
 HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0,
                          int64_t r1) {
+    const int Q8 = KIND & 1;
     const uint8_t *x = xq;
-    const int bs = KIND == 1 ? 34 : 18;
-    const float z = KIND != 1 ? -8.0f : (HY_X86_VNNI ? -128.0f : 0.0f);
+    const int bs = Q8 ? 34 : 18;
+    const float z = !Q8 ? -8.0f : (HY_X86_VNNI ? -128.0f : 0.0f);
     const int64_t nb = n / 32;
     float dx[HY_MV_SIDE], corr[HY_MV_SIDE];
 #if HY_X512_Q4_0
@@ -32,11 +34,13 @@ HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const
         hy_x86_q8_0_side(x + b0 * 34, cnt, z, dx, corr);
 #if HY_X512_Q4_0
         if (KIND != 1) {
-            hy_x512_q4_0_repack(x + b0 * 34, cnt, xr);
+            if (KIND == 3) hy_x512_q8_0_gather(x + b0 * 34, cnt, xr);
+            else hy_x512_q4_0_repack(x + b0 * 34, cnt, xr);
             for (int64_t r = r0; r < r1; r++) {
                 const uint8_t *row = w + (size_t)r * rb + b0 * bs; /* b0: a multiple of 8 blocks */
-                const float v = KIND == 2 ? hy_x512_row_q4_0_x8(row, cnt, xr, x + b0 * 34, dx, corr)
-                                          : hy_x512_row_q4_0(row, cnt, xr, x + b0 * 34, dx, corr);
+                const float v = KIND == 3   ? hy_x512_row_q8_0_x8(row, cnt, xr, x + b0 * 34, dx, corr)
+                                : KIND == 2 ? hy_x512_row_q4_0_x8(row, cnt, xr, x + b0 * 34, dx, corr)
+                                            : hy_x512_row_q4_0(row, cnt, xr, x + b0 * 34, dx, corr);
                 y[r] = b0 ? y[r] + v : v;
             }
             continue;
@@ -56,6 +60,10 @@ static void matvec_q4_0(const uint8_t *w, size_t rb, int64_t n, const void *xq, 
 #if HY_X512_Q4_0
 static void matvec_q4_0_x8(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
     matvec_q0(2, w, rb, n, xq, y, r0, r1);
+}
+
+static void matvec_q8_0_x8(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
+    matvec_q0(3, w, rb, n, xq, y, r0, r1);
 }
 #endif
 

@@ -479,6 +479,56 @@ HY_INLINE float hy_x512_row_q4_0(const uint8_t *w, int64_t nb, const uint8_t *xr
     return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hy_hsum_ps(accc) + tail;
 }
 
+/* x: nb Q8_0 blocks -> out: their quants, 32 bytes per block, back to back
+ * (what the Q8_0 x8 row kernel multiplies two blocks at a time). */
+HY_INLINE void hy_x512_q8_0_gather(const uint8_t *x, int64_t nb, uint8_t *out) {
+    for (int64_t b = 0; b < nb; b++) memcpy(out + 32 * b, x + b * 34 + 2, 32);
+}
+
+/* dot(row, x) for one Q8_0 row of nb blocks in the x8 layout: per group of
+ * eight blocks the scales are one 16-byte load and each two blocks' quants
+ * one 64-byte load, against the gathered activation quants xq32
+ * (hy_x512_q8_0_gather); lanes 0-7 of a product belong to the first block,
+ * 8-15 to the second. With VNNI the quants are made unsigned (q + 128) and
+ * the offset comes back through corr, as in hy_x86_row_q0; without, |w|
+ * times y with w's sign (vpmaddubsw does not saturate: 2 * 128 * 127 fits). */
+HY_INLINE float hy_x512_row_q8_0_x8(const uint8_t *w, int64_t nb, const uint8_t *xq32, const uint8_t *x,
+                                    const float *dx, const float *corr) {
+    const __m512i lanes8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m512 acc[2] = { _mm512_setzero_ps(), _mm512_setzero_ps() };
+    __m256 accc = _mm256_setzero_ps();
+    float tail = 0.0f;
+    int64_t b = 0;
+    for (; b + 8 <= nb; b += 8, xq32 += 256) {
+        const uint8_t *pw = w + b * 34;
+        hy_prefetch_span(pw, 8 * 34);
+        const __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pw)), _mm256_loadu_ps(dx + b));
+#if HY_X86_VNNI
+        accc = _mm256_fmadd_ps(s, _mm256_loadu_ps(corr + b), accc);
+#endif
+        const __m512 s16 = _mm512_castps256_ps512(s);
+        for (int j = 0; j < 4; j++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(pw + 16 + 64 * j));
+            const __m512i y = _mm512_loadu_si512((const void *)(xq32 + 64 * j));
+#if HY_X86_VNNI
+            const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)), y);
+#else
+            const __m512i ys = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(v), _mm512_setzero_si512(), y);
+            const __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(v), ys), _mm512_set1_epi16(1));
+#endif
+            const __m512 sv = _mm512_permutexvar_ps(_mm512_add_epi32(lanes8, _mm512_set1_epi32(2 * j)), s16);
+            acc[j & 1] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(p), acc[j & 1]);
+        }
+    }
+    for (; b < nb; b++) { /* the last nb % 8 blocks, in GGUF order */
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
+        const __m256i p = hy_q0_block_dot(1, w + b * 34, y);
+        tail += hy_f16_at(w + b * 34) * dx[b] * ((float)hy_hsum_epi32(p) + (HY_X86_VNNI ? corr[b] : 0.0f));
+    }
+    (void)corr;
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hy_hsum_ps(accc) + tail;
+}
+
 /* hy_x512_row_q4_0 on a row in the x8 layout (kernels/repack.h): per group
  * of eight blocks the scales are one 16-byte load and each four blocks' quants
  * one 64-byte load, already in the lane order of the repacked activation. The

@@ -120,11 +120,12 @@ HY_INLINE int32_t hy_tile_yoff(int kind, int64_t k) {
  * two rounds of unpacks leave dword j of every row in vector j, lane = row.
  * Rows past nr read a zero block (scale 0), so they contribute nothing. */
 
-/* x8_blocks: for Q4_0 rows in the x8 layout (kernels/repack.h), the blocks of
- * a row that are regrouped (nb rounded down to a multiple of 8); 0 for the
- * GGUF layout. p[r] still steps 18 bytes per block, which is where a group's
- * first block starts in both layouts; block k of a group then has its scale
- * 16k bytes before p[r] and its quants at p[r] + 16 - 2k. */
+/* x8_blocks: for Q4_0 / Q8_0 rows in the x8 layout (kernels/repack.h), the
+ * blocks of a row that are regrouped (nb rounded down to a multiple of 8); 0
+ * for the GGUF layout. p[r] still steps one block size (18 / 34 bytes) per
+ * block, which is where a group's first block starts in both layouts; block k
+ * of a group then has its scale (bs - 2)k bytes before p[r] and its quants at
+ * p[r] + 16 - 2k. */
 static void hy_tile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_t k0, int64_t kc, int64_t x8_blocks,
                            uint32_t *q, float *s, float *c) {
     const int bs = kind == HY_TK_Q4_0 ? 18 : kind == HY_TK_Q8_0 ? 34 : kind == HY_TK_Q4_K ? 144
@@ -133,8 +134,8 @@ static void hy_tile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_
     const uint8_t *p[HY_RW];
     int64_t step[HY_RW];
     for (int r = 0; r < HY_RW; r++) {
-        /* rows past nr: a zero block, far enough in for the x8 offsets (-112 .. +32) */
-        p[r] = r < nr ? w + (size_t)r * rb + (k0 / per_block) * bs : hy_zero_block + 128;
+        /* rows past nr: a zero block, far enough in for the x8 offsets (-224 .. +48) */
+        p[r] = r < nr ? w + (size_t)r * rb + (k0 / per_block) * bs : hy_zero_block + 256;
         step[r] = r < nr ? bs : 0;
     }
     const hy_vi lo4 = VI_SET1(0x0F0F0F0F), lo2 = VI_SET1(0x03030303), bit0 = VI_SET1(0x01010101);
@@ -156,11 +157,13 @@ static void hy_tile_unpack(int kind, const uint8_t *w, size_t rb, int nr, int64_
         case HY_TK_Q8_0: {
             uint32_t *qb = q + b * 8 * HY_RW;
             const hy_vi flip = VI_SET1(HY_X86_VNNI ? (int)0x80808080u : 0);
+            const int64_t blk = k0 / 32 + b, k = blk & 7;
+            const int x8 = blk < x8_blocks;
             for (int h = 0; h < 2; h++) {
-                hy_t4(p, 2 + 16 * h, v);
+                hy_t4(p, (x8 ? 16 - 2 * k : 2) + 16 * h, v);
                 for (int j = 0; j < 4; j++) VI_STORE(qb + (4 * h + j) * HY_RW, VI_XOR(v[j], flip));
             }
-            for (int r = 0; r < HY_RW; r++) s[b * HY_RW + r] = hy_f16_at(p[r]);
+            for (int r = 0; r < HY_RW; r++) s[b * HY_RW + r] = hy_f16_at(p[r] - (x8 ? 32 * k : 0));
             break;
         }
         case HY_TK_Q4_K:
