@@ -48,8 +48,8 @@ export interface LoadModelOptions {
   /**
    * Copy the weight matrices the kernels in use read faster in another layout (Q4_0 and Q8_0 on AVX-512) into
    * pool memory tagged 'repacked-weights' at load, and drop the mapped originals' pages (default true).
-   * The copies count against maxMemoryMb; a copy the limit refuses leaves that tensor and the rest
-   * mapped (slower, same numbers) with a warning. false: every weight is read from the mapping.
+   * The copies (one block) count against maxMemoryMb; when the limit refuses them, every weight stays
+   * mapped (slower, same numbers) and a warning says so. false: every weight is read from the mapping.
    */
   repackWeights?: boolean;
 }
