@@ -208,13 +208,19 @@ if (smallPages.length > 0)
   console.log(`\nnote: ${smallPages.map((r) => r.type).join(', ')}: most of the weights were in 4 KiB pages in some run (2M pages column), ` +
     'which cost the tinyllama decode 4-12% here; docs/troubleshooting.md shows how to have the page cache read the file back in large folios');
 
-// wt GB/s: the probe's read loop over the mapped layer weights after the decode. On a VM the page cache
-// can sit on memory that streams slower than the fresh memory the bandwidth probe reads
+// wt GB/s: the probe's read loop over the layer weights after the decode (the mapping, or the repacked
+// copy). On a VM the page cache can sit on memory that streams slower than the fresh memory the
+// bandwidth probe reads; a repacked copy is fresh memory, so a gap there is the host's noise
 const slowPages = rows.filter((r) => (r.repeats ?? [r]).some((x) => x.weightsReadGbps && x.weightsReadGbps < 0.92 * x.bandwidthGbps));
-if (slowPages.length > 0)
+if (slowPages.length > 0) {
+  const mapped = slowPages.filter((r) => !r.repackedBytes).map((r) => r.type);
+  const copied = slowPages.filter((r) => r.repackedBytes).map((r) => r.type);
   console.log(`\nnote: ${slowPages.map((r) => r.type).join(', ')}: the memory holding the weights streamed more than 8% slower than the ` +
     'memory the bandwidth probe reads (wt GB/s against bw GB/s), which caps the decode below the ceiling; "of wt" is the share of the ' +
-    'ceiling that memory sets. docs/troubleshooting.md ("Slow decode") says how to have the file read back into other pages');
+    'ceiling that memory sets.' +
+    (mapped.length ? ` For ${mapped.join(', ')} (weights read from the mapping), docs/troubleshooting.md ("Slow decode") says how to have the file read back into other pages.` : '') +
+    (copied.length ? ` For ${copied.join(', ')} the weights were repacked into fresh memory at load, so the gap is the host's traffic during one of the two measurements.` : ''));
+}
 
 // steal: CPU time the hypervisor gave to other guests while the row decoded; the threads meet at a
 // barrier every product, so a descheduled vCPU stalls both and the decode loses more than the steal share

@@ -49,9 +49,10 @@ void hy_llama_model_free(hy_llama_model *model);
  * memory budget: when it is refused (a memory limit), every weight stays
  * mapped (slower, same numbers), a warning says so and the refusal stays in
  * the last-error record; the call still returns HYPERION_OK.
+ * pool: threads to share the copying (NULL: the calling thread alone).
  * Call once, after hy_llama_model_load and before any context exists.
  * HYPERION_INVALID_ARGUMENT for NULL or a second call. */
-hyperion_status hy_llama_model_repack(hy_llama_model *model);
+hyperion_status hy_llama_model_repack(hy_llama_model *model, hy_threadpool *pool);
 
 /* The hyperparameters as the reference forward pass's config. */
 void hy_llama_config_from_hparams(const hy_llama_hparams *hp, hy_llama_config *cfg);

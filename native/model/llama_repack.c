@@ -51,13 +51,32 @@ static void advise_huge_pages(void *p, size_t bytes) {
 #endif
 }
 
-/* Copy src in `layout` (HY_LAYOUT_GGUF: as it is) to dst, point every slot
- * holding src at the copy, drop src's pages of the mapping. */
-static void copy_tensor(hy_llama_model *m, const hy_tensor ***slots, uint32_t n_slots, uint32_t from, uint32_t layout,
-                        uint8_t *dst) {
+/* Rows of one tensor repacked by the pool's threads (each a range of rows). */
+typedef struct repack_job {
+    const hy_tensor *src;
+    uint32_t layout;
+    uint8_t *dst;
+} repack_job;
+
+static void repack_range(void *arg, size_t begin, size_t end, int thread_index) {
+    (void)thread_index;
+    const repack_job *j = arg;
+    hy_repack_rows(j->src, j->layout, j->dst, begin, end);
+}
+
+/* Copy src in `layout` (HY_LAYOUT_GGUF: as it is) to dst, on the pool's
+ * threads when there is a pool (the copy is bound by page faults and memory
+ * traffic, which threads share well: tinyllama q8_0 loaded in 0.45-0.61 s on
+ * one thread, 0.30-0.31 s on two), point every slot holding src at the copy,
+ * drop src's pages of the mapping. */
+static void copy_tensor(hy_llama_model *m, hy_threadpool *pool, const hy_tensor ***slots, uint32_t n_slots,
+                        uint32_t from, uint32_t layout, uint8_t *dst) {
     const hy_tensor *src = *slots[from];
+    repack_job job = { src, layout, dst };
+    const uint64_t rows = hy_tensor_rows(src);
     if (layout == HY_LAYOUT_GGUF) memcpy(dst, src->data, (size_t)src->n_bytes);
-    else hy_repack_rows(src, layout, dst, 0, hy_tensor_rows(src));
+    else if (!pool || rows < 64 || hy_threadpool_for(pool, (size_t)rows, 64, repack_range, &job) != HYPERION_OK)
+        hy_repack_rows(src, layout, dst, 0, rows); /* no pool, a small tensor, or the pool would not run it */
     hy_tensor *t = &m->repacked[m->n_repacked++];
     *t = *src;
     t->data = dst;
@@ -78,7 +97,7 @@ static int copy_layout(const hy_tensor *src) {
 
 static size_t align64(uint64_t v) { return (size_t)((v + 63) & ~(uint64_t)63); }
 
-hyperion_status hy_llama_model_repack(hy_llama_model *m) {
+hyperion_status hy_llama_model_repack(hy_llama_model *m, hy_threadpool *pool) {
     if (!m || m->repacked)
         return HY_RAISE(HYPERION_INVALID_ARGUMENT, NULL,
                         m ? "hy_llama_model_repack: the model is already repacked" : "hy_llama_model_repack: NULL model");
@@ -112,7 +131,7 @@ hyperion_status hy_llama_model_repack(hy_llama_model *m) {
         if (!src || (src >= m->repacked && src < m->repacked + m->n_repacked)) continue; /* absent, or copied */
         const int layout = copy_layout(src);
         if (layout < 0) continue;
-        copy_tensor(m, slots, n_slots, i, (uint32_t)layout, at);
+        copy_tensor(m, pool, slots, n_slots, i, (uint32_t)layout, at);
         at += align64(src->n_bytes);
     }
 done:

@@ -59,7 +59,8 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
     }
     hy_mem_budget *outer = hyperionSetThreadMemoryBudget(m->budget);
     s = hy_llama_model_load(path, &m->llama);
-    if (s == HYPERION_OK && params->repack_weights) s = hy_llama_model_repack(m->llama);
+    if (s == HYPERION_OK) s = hy_threadpool_create(params->threads, &m->pool);
+    if (s == HYPERION_OK && params->repack_weights) s = hy_llama_model_repack(m->llama, m->pool);
     /* The vocabulary is shared with Tokenizer objects that may outlive the
      * model, so it is not charged to the model's budget (nor to its leak check). */
     hyperionSetThreadMemoryBudget(outer);
@@ -70,7 +71,6 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
                           ((hy_field[]){ HY_TXT("field", "tokenizer.ggml.tokens"), HY_TXT("path", path) }),
                           "the vocabulary has %u tokens but the weights have %u rows",
                           hy_tokenizer_n_vocab(m->vocab->tok), m->llama->hp.n_vocab);
-    if (s == HYPERION_OK) s = hy_threadpool_create(params->threads, &m->pool);
     hyperionSetThreadMemoryBudget(outer);
     if (s == HYPERION_OK) s = hy_model_set_limits(m, &params->limits);
     if (s != HYPERION_OK) {

@@ -74,9 +74,12 @@ HY_TEST(llama_repack_keeps_the_logits) {
     HY_REQUIRE(mapped && m);
     hyperion_memory_stats before, after;
     hyperionGetMemoryStats(&before);
-    HY_CHECK_INT(hy_llama_model_repack(m), HYPERION_OK);
+    hy_threadpool *pool = NULL;
+    HY_REQUIRE(hy_threadpool_create(2, &pool) == HYPERION_OK);
+    HY_CHECK_INT(hy_llama_model_repack(m, pool), HYPERION_OK); /* rows shared by two threads */
+    hy_threadpool_free(pool);
     hyperionGetMemoryStats(&after);
-    HY_CHECK_INT(hy_llama_model_repack(m) == HYPERION_OK, m->repacked == NULL); /* a second call is refused */
+    HY_CHECK_INT(hy_llama_model_repack(m, NULL) == HYPERION_OK, m->repacked == NULL); /* a second call is refused */
     hyperion_isa isa;
     HY_CHECK_INT(hyperionGetKernelIsa("matmul", &isa), HYPERION_OK);
     if (isa != HYPERION_ISA_AVX512) {
@@ -125,7 +128,7 @@ HY_TEST(llama_repack_refused_by_a_budget_leaves_the_mapping) {
     hy_mem_budget *budget = NULL;
     HY_REQUIRE(hyperionCreateMemoryBudget("repack test", 64 * 1024, &budget) == HYPERION_OK);
     hy_mem_budget *outer = hyperionSetThreadMemoryBudget(budget);
-    HY_CHECK_INT(hy_llama_model_repack(m), HYPERION_OK);
+    HY_CHECK_INT(hy_llama_model_repack(m, NULL), HYPERION_OK);
     hyperionSetThreadMemoryBudget(outer);
     HY_CHECK_INT(m->n_repacked, 0);
     HY_CHECK(m->repacked_block == NULL && m->repacked == NULL);
@@ -144,7 +147,7 @@ HY_TEST(llama_repack_q8_0_keeps_the_logits) {
     hy_llama_model *mapped = hy_test_load_tiny("repack_q8_mapped", "q8_0", 33);
     hy_llama_model *m = hy_test_load_tiny("repack_q8_copied", "q8_0", 33);
     HY_REQUIRE(mapped && m);
-    HY_CHECK_INT(hy_llama_model_repack(m), HYPERION_OK);
+    HY_CHECK_INT(hy_llama_model_repack(m, NULL), HYPERION_OK);
     hyperion_isa isa;
     HY_CHECK_INT(hyperionGetKernelIsa("matmul", &isa), HYPERION_OK);
     if (isa == HYPERION_ISA_AVX512) {
