@@ -38,9 +38,8 @@ HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const
             else hy_x512_q4_0_repack(x + b0 * 34, cnt, xr);
             for (int64_t r = r0; r < r1; r++) {
                 const uint8_t *row = w + (size_t)r * rb + b0 * bs; /* b0: a multiple of 8 blocks */
-                const float v = KIND == 3   ? hy_x512_row_q8_0_x8(row, cnt, xr, x + b0 * 34, dx, corr)
-                                : KIND == 2 ? hy_x512_row_q4_0_x8(row, cnt, xr, x + b0 * 34, dx, corr)
-                                            : hy_x512_row_q4_0(row, cnt, xr, x + b0 * 34, dx, corr);
+                const float v = KIND == 3 ? hy_x512_row_q8_0_x8(row, cnt, xr, x + b0 * 34, dx, corr)
+                                          : hy_x512_row_q4_0(KIND == 2, row, cnt, xr, x + b0 * 34, dx, corr);
                 y[r] = b0 ? y[r] + v : v;
             }
             continue;

@@ -435,9 +435,12 @@ HY_INLINE __m512i hy_dot512_u8s8(__m512i acc, __m512i u, __m512i s) {
 
 /* dot(row, x) for one Q4_0 row of nb blocks; xr: the activation repacked by
  * hy_x512_q4_0_repack, x / dx / corr: its Q8_0 blocks and side data (for the
- * last nb % 8 blocks). */
-HY_INLINE float hy_x512_row_q4_0(const uint8_t *w, int64_t nb, const uint8_t *xr, const uint8_t *x, const float *dx,
-                                 const float *corr) {
+ * last nb % 8 blocks). X8: the row is in the x8 layout (kernels/repack.h),
+ * where per group of eight blocks the scales are one 16-byte load and each
+ * four blocks' quants one 64-byte load, already in the lane order of xr; the
+ * same sums in the same order as on the GGUF layout, so the same result. */
+HY_INLINE float hy_x512_row_q4_0(int X8, const uint8_t *w, int64_t nb, const uint8_t *xr, const uint8_t *x,
+                                 const float *dx, const float *corr) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     /* words 0, 9, 18, 27 of each 64-byte load: the scales of four blocks */
     const __m512i pick_d = _mm512_setr_epi32(0 | 9 << 16, 18 | 27 << 16, 32 | 41 << 16, 50 | 59 << 16, 0, 0, 0, 0, 0, 0,
@@ -452,17 +455,23 @@ HY_INLINE float hy_x512_row_q4_0(const uint8_t *w, int64_t nb, const uint8_t *xr
     for (; b + 8 <= nb; b += 8, xr += 256) {
         const uint8_t *pw = w + b * 18;
         hy_prefetch_span(pw, 8 * 18);
-        const __m512i d16 = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)pw), pick_d,
-                                                      _mm512_loadu_si512((const void *)(pw + 72)));
-        const __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(_mm512_castsi512_si128(d16)), _mm256_loadu_ps(dx + b));
+        const __m128i d8 = X8 ? _mm_loadu_si128((const __m128i *)pw)
+                              : _mm512_castsi512_si128(_mm512_permutex2var_epi16(
+                                    _mm512_loadu_si512((const void *)pw), pick_d, _mm512_loadu_si512((const void *)(pw + 72))));
+        const __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(d8), _mm256_loadu_ps(dx + b));
         accc = _mm256_fmadd_ps(s, _mm256_loadu_ps(corr + b), accc);
         const __m512 s16 = _mm512_castps256_ps512(s);
         for (int g = 0; g < 2; g++) {
-            const uint8_t *q = pw + 72 * g + 2;
-            __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)q));
-            v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 18)), 1);
-            v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 36)), 2);
-            v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 54)), 3);
+            __m512i v;
+            if (X8) {
+                v = _mm512_loadu_si512((const void *)(pw + 16 + 64 * g));
+            } else {
+                const uint8_t *q = pw + 72 * g + 2;
+                v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)q));
+                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 18)), 1);
+                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 36)), 2);
+                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 54)), 3);
+            }
             __m512i p = hy_dot512_u8s8(_mm512_setzero_si512(), _mm512_and_si512(v, m4),
                                        _mm512_loadu_si512((const void *)(xr + 128 * g)));
             p = hy_dot512_u8s8(p, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
@@ -471,7 +480,7 @@ HY_INLINE float hy_x512_row_q4_0(const uint8_t *w, int64_t nb, const uint8_t *xr
             acc[g] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(p), acc[g]);
         }
     }
-    for (; b < nb; b++) { /* fewer than 8 blocks left */
+    for (; b < nb; b++) { /* fewer than 8 blocks left, in GGUF order in both layouts */
         const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
         const __m256i p = hy_q0_block_dot(0, w + b * 18, y);
         tail += hy_f16_at(w + b * 18) * dx[b] * ((float)hy_hsum_epi32(p) + corr[b]);
@@ -526,43 +535,6 @@ HY_INLINE float hy_x512_row_q8_0_x8(const uint8_t *w, int64_t nb, const uint8_t 
         tail += hy_f16_at(w + b * 34) * dx[b] * ((float)hy_hsum_epi32(p) + (HY_X86_VNNI ? corr[b] : 0.0f));
     }
     (void)corr;
-    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hy_hsum_ps(accc) + tail;
-}
-
-/* hy_x512_row_q4_0 on a row in the x8 layout (kernels/repack.h): per group
- * of eight blocks the scales are one 16-byte load and each four blocks' quants
- * one 64-byte load, already in the lane order of the repacked activation. The
- * same sums in the same order as hy_x512_row_q4_0, so the same result. */
-HY_INLINE float hy_x512_row_q4_0_x8(const uint8_t *w, int64_t nb, const uint8_t *xr, const uint8_t *x,
-                                    const float *dx, const float *corr) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i spread_a = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    const __m512i spread_b = _mm512_add_epi32(spread_a, _mm512_set1_epi32(4));
-    __m512 acc[2] = { _mm512_setzero_ps(), _mm512_setzero_ps() };
-    __m256 accc = _mm256_setzero_ps();
-    float tail = 0.0f;
-    int64_t b = 0;
-    for (; b + 8 <= nb; b += 8, xr += 256) {
-        const uint8_t *pw = w + b * 18;
-        hy_prefetch_span(pw, 8 * 18);
-        const __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pw)), _mm256_loadu_ps(dx + b));
-        accc = _mm256_fmadd_ps(s, _mm256_loadu_ps(corr + b), accc);
-        const __m512 s16 = _mm512_castps256_ps512(s);
-        for (int g = 0; g < 2; g++) {
-            const __m512i v = _mm512_loadu_si512((const void *)(pw + 16 + 64 * g));
-            __m512i p = hy_dot512_u8s8(_mm512_setzero_si512(), _mm512_and_si512(v, m4),
-                                       _mm512_loadu_si512((const void *)(xr + 128 * g)));
-            p = hy_dot512_u8s8(p, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
-                               _mm512_loadu_si512((const void *)(xr + 128 * g + 64)));
-            const __m512 sv = _mm512_permutexvar_ps(g ? spread_b : spread_a, s16);
-            acc[g] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(p), acc[g]);
-        }
-    }
-    for (; b < nb; b++) { /* the last nb % 8 blocks, in GGUF order */
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
-        const __m256i p = hy_q0_block_dot(0, w + b * 18, y);
-        tail += hy_f16_at(w + b * 18) * dx[b] * ((float)hy_hsum_epi32(p) + corr[b]);
-    }
     return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hy_hsum_ps(accc) + tail;
 }
 
