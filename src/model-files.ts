@@ -52,6 +52,9 @@ export interface ModelFileInfo {
   memory: {
     contextSize: number;
     weightsBytes: number;
+    /** Of weightsBytes, what loadModel with repackWeights (the default) copies into the pool with this CPU's
+     * kernels: it counts against maxMemoryMb (0 when the kernels read every weight from the mapping). */
+    repackedWeightsBytes: number;
     kvCacheF16Bytes: number;
     kvCacheF32Bytes: number;
     activationsBytes: number;

@@ -82,7 +82,7 @@ describe('KV cache type', () => {
 
 describe('repacked weights', () => {
   it('copies Q4_0 and Q8_0 weights into the x8 layout on AVX-512, with the same logits as the mapping, and can be turned off', async () => {
-    const { getMemoryDebugInfo, getCpuFeatures } = await import('../src/index');
+    const { getMemoryDebugInfo, getCpuFeatures, getModelInfo } = await import('../src/index');
     const file = path.join(tempDir('hyperion-repack-'), 'tiny.gguf');
     await makeModel(file, { type: 'q4_0', seed: 12 });
     const repackedBytes = () => getMemoryDebugInfo().byTag['repacked-weights']?.bytes ?? 0;
@@ -92,6 +92,10 @@ describe('repacked weights', () => {
     const avx512 = getCpuFeatures().kernels.matmul === 'avx512';
     expect(mapped.info.repackedTensors).toBe(0);
     expect(mapped.info.repackedBytes).toBe(0);
+    // getModelInfo says beforehand what the load will copy (each tensor 64-byte aligned in the block)
+    const planned = (await getModelInfo(file)).memory!.repackedWeightsBytes;
+    expect(planned).toBeGreaterThanOrEqual(packed.info.repackedBytes);
+    expect(planned).toBeLessThan(packed.info.repackedBytes + 64 * packed.info.repackedTensors + 1);
     if (avx512) {
       // 2 layers x (7 matrices + 2 norms) + the output norm
       expect(packed.info.repackedTensors).toBe(19);

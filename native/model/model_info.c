@@ -5,6 +5,7 @@
 #include "hyperion_model.h"
 
 #include "core/internal.h"
+#include "kernels/repack.h"
 #include "kernels/types.h"
 #include "model/gguf.h"
 #include "model/json_builder.h"
@@ -80,6 +81,24 @@ static void nulls(hy_json *j, const char *const *keys, size_t n) {
     }
 }
 
+/* Bytes a load with repackWeights copies into the pool with the kernels in
+ * use now (hy_llama_model_repack: the per-token matrices in a layout the
+ * kernels prefer, and then the norm vectors too; 64-byte aligned each). */
+static uint64_t repacked_weights_bytes(const hy_gguf *g) {
+    uint64_t matrices = 0, vectors = 0;
+    for (uint64_t i = 0; i < hy_gguf_tensor_count(g); i++) {
+        const hy_tensor *t = hy_gguf_tensor_at(g, i);
+        if (!t || !t->name) continue;
+        if (strncmp(t->name, "blk.", 4) != 0 && strcmp(t->name, "output.weight") != 0 &&
+            strcmp(t->name, "output_norm.weight") != 0)
+            continue;
+        const uint64_t bytes = (t->n_bytes + 63) & ~(uint64_t)63;
+        if (hy_repack_preferred_layout(t) != HY_LAYOUT_GGUF) matrices = sat_add(matrices, bytes);
+        else if (t->n_dims == 1) vectors = sat_add(vectors, bytes);
+    }
+    return matrices ? sat_add(matrices, vectors) : 0;
+}
+
 static void llama_section(hy_json *j, const hy_gguf *g, const hy_llama_hparams *hp, uint32_t context_size) {
     hy_json_kv_u64(j, "context_length", hp->n_ctx_train);
     hy_json_kv_u64(j, "layers", hp->n_layer);
@@ -111,6 +130,7 @@ static void llama_section(hy_json *j, const hy_gguf *g, const hy_llama_hparams *
     hy_json_object_begin(j);
     hy_json_kv_u64(j, "context_size", ctx);
     hy_json_kv_u64(j, "weights_bytes", weights);
+    hy_json_kv_u64(j, "repacked_weights_bytes", repacked_weights_bytes(g));
     hy_json_kv_u64(j, "kv_cache_f16_bytes", kv16);
     hy_json_kv_u64(j, "kv_cache_f32_bytes", kv32);
     hy_json_kv_u64(j, "activations_bytes", act);

@@ -49,7 +49,8 @@ export const inspectCommand: Command = {
     ctx.out(table(['type', 'tensors', 'size', 'supported'], Object.entries(info.tensorTypes).map(([t, v]) => [t, v.count, bytes(v.bytes), v.supported ? 'yes' : 'no'])));
     if (info.memory) {
       const m = info.memory;
-      ctx.out(`\nMemory for a context of ${m.contextSize} positions: weights ${bytes(m.weightsBytes)} (mapped), ` +
+      const copied = m.repackedWeightsBytes ? `, ${bytes(m.repackedWeightsBytes)} of them repacked into the pool at load` : '';
+      ctx.out(`\nMemory for a context of ${m.contextSize} positions: weights ${bytes(m.weightsBytes)} (mapped${copied}), ` +
         `KV cache ${bytes(m.kvCacheF16Bytes)} (f16), activations ~${bytes(m.activationsBytes)}; total ~${bytes(m.totalF16Bytes)}`);
     }
     return EXIT.ok;
