@@ -10,6 +10,7 @@
 #define HYPERION_TEST_HARNESS_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,18 @@ void hy_test_register(const char *name, hy_test_fn fn, const char *file);
 void hy_test_fail(const char *file, int line, const char *format, ...) __attribute__((format(printf, 3, 4)));
 /* Path of a fresh empty folder for the running test's files. */
 const char *hy_test_tmpdir(void);
+
+/* Test data: xorshift32 (shifts 13, 17, 5) advancing *state, and a float in
+ * [-1, 1) from its low 24 bits. Deterministic: each file seeds its own state. */
+static inline uint32_t hy_test_rand(uint32_t *state) {
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}
+static inline float hy_test_rand_float(uint32_t *state) {
+    return (float)(hy_test_rand(state) & 0xFFFFFF) / 8388608.0f - 1.0f;
+}
 
 #define HY_TEST(name)                                                      \
     static void name(void);                                                \

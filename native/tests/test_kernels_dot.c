@@ -12,13 +12,8 @@
 #include <stdlib.h>
 
 static uint32_t rng_state = 777u;
-static uint32_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
-static float rnd_float(void) { return (float)(rnd() & 0xFFFFFF) / 8388608.0f - 1.0f; }
+static uint32_t rnd(void) { return hy_test_rand(&rng_state); }
+static float rnd_float(void) { return hy_test_rand_float(&rng_state); }
 
 /* The quant tables to hold to the reference: every SIMD version this CPU runs. */
 typedef struct { const char *name; const hy_quant_kernels *k; } qtable;

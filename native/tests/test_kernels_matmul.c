@@ -13,13 +13,7 @@
 #include <stdlib.h>
 
 static uint32_t rng_state = 4242u;
-static uint32_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
-static float rnd_float(void) { return (float)(rnd() & 0xFFFFFF) / 8388608.0f - 1.0f; }
+static float rnd_float(void) { return hy_test_rand_float(&rng_state); }
 
 typedef struct { const char *name; const hy_matmul_kernels *k; } mtable;
 static int matmul_tables(mtable *out) {

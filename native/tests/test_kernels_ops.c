@@ -12,13 +12,7 @@
 #include <stdlib.h>
 
 static uint32_t rng_state = 99u;
-static uint32_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
-static float rnd_float(void) { return (float)(rnd() & 0xFFFFFF) / 8388608.0f - 1.0f; }
+static float rnd_float(void) { return hy_test_rand_float(&rng_state); }
 
 static const size_t sizes[] = { 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 67, 127, 129, 1000, 4099 };
 #define N_SIZES (sizeof sizes / sizeof sizes[0])

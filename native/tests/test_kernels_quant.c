@@ -10,12 +10,7 @@
 #include <stdlib.h>
 
 static uint32_t rng_state = 12345u;
-static uint32_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
+static uint32_t rnd(void) { return hy_test_rand(&rng_state); }
 /* roughly normal (sum of 4 uniforms), mean 0, sd ~1 */
 static float rnd_normal(void) {
     float s = 0.0f;

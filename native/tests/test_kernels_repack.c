@@ -16,13 +16,8 @@
 #include <string.h>
 
 static uint32_t rng_state = 777u;
-static uint32_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
-static float rnd_float(void) { return (float)(rnd() & 0xFFFFFF) / 8388608.0f - 1.0f; }
+static uint32_t rnd(void) { return hy_test_rand(&rng_state); }
+static float rnd_float(void) { return hy_test_rand_float(&rng_state); }
 
 /* rows x n weights of type (GGUF and x8 copies) and n_tokens activation rows */
 typedef struct {

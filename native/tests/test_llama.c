@@ -26,22 +26,6 @@ static hy_llama_model *load_stories(void) {
     return m;
 }
 
-static float *run(hy_llama_model *m, int threads, uint32_t n_batch, hy_kv_cache_type kv_cache, const int32_t *tokens, uint32_t n) {
-    hy_threadpool *pool = NULL;
-    hy_llama_context *ctx = NULL;
-    hy_llama_context_params cp = { 128, n_batch, kv_cache, 0 };
-    float *logits = malloc((size_t)n * m->hp.n_vocab * sizeof(float));
-    if (hy_threadpool_create(threads, &pool) || hy_llama_context_create(m, &cp, &ctx) ||
-        hy_llama_decode(ctx, pool, tokens, n, logits, 1, NULL)) {
-        hy_test_fail(__FILE__, __LINE__, "run failed: %s", hyperionGetLastError()->message);
-        free(logits);
-        logits = NULL;
-    }
-    hy_llama_context_free(ctx);
-    hy_threadpool_free(pool);
-    return logits;
-}
-
 HY_TEST(llama_matches_reference_on_stories260k) {
     hy_llama_model *m = load_stories();
     if (!m) return;
@@ -50,7 +34,7 @@ HY_TEST(llama_matches_reference_on_stories260k) {
     HY_REQUIRE(hy_test_reference_logits(m, prompt, N_PROMPT, ref) == HYPERION_OK);
     /* F32 cache: the graph differs from the double reference only by float
      * rounding, so 1e-4 relative L2 (the issue's bar for F32) must hold. */
-    float *got = run(m, 2, 64, HY_KV_CACHE_F32, prompt, N_PROMPT);
+    float *got = hy_test_logits(m, 2, 64, HY_KV_CACHE_F32, prompt, N_PROMPT);
     HY_REQUIRE(got != NULL);
     double err = hy_test_rel_l2(got, ref, N_PROMPT * nv);
     printf("    rel L2 vs reference (F32 cache): %.3g\n", err);
@@ -58,7 +42,7 @@ HY_TEST(llama_matches_reference_on_stories260k) {
     free(got);
     /* F16 cache rounds K and V to 11 significant bits: about 5e-4 relative per
      * value, well under 1e-3 after attention averages them. */
-    got = run(m, 2, 64, HY_KV_CACHE_F16, prompt, N_PROMPT);
+    got = hy_test_logits(m, 2, 64, HY_KV_CACHE_F16, prompt, N_PROMPT);
     err = hy_test_rel_l2(got, ref, N_PROMPT * nv);
     printf("    rel L2 vs reference (F16 cache): %.3g\n", err);
     HY_CHECK(err < 1e-3);
@@ -71,9 +55,9 @@ HY_TEST(llama_chunking_threads_and_incremental_decode_agree) {
     hy_llama_model *m = load_stories();
     if (!m) return;
     size_t nv = m->hp.n_vocab;
-    float *a = run(m, 1, 64, HY_KV_CACHE_F16, prompt, N_PROMPT);  /* one chunk, one thread */
-    float *b = run(m, 2, 7, HY_KV_CACHE_F16, prompt, N_PROMPT);   /* chunks of 7, two threads */
-    float *c = run(m, 2, 1, HY_KV_CACHE_F16, prompt, N_PROMPT);   /* token by token (matvec path) */
+    float *a = hy_test_logits(m, 1, 64, HY_KV_CACHE_F16, prompt, N_PROMPT);  /* one chunk, one thread */
+    float *b = hy_test_logits(m, 2, 7, HY_KV_CACHE_F16, prompt, N_PROMPT);   /* chunks of 7, two threads */
+    float *c = hy_test_logits(m, 2, 1, HY_KV_CACHE_F16, prompt, N_PROMPT);   /* token by token (matvec path) */
     HY_REQUIRE(a && b && c);
     printf("    chunks-of-7 vs one chunk %.3g, token by token vs one chunk %.3g\n", hy_test_rel_l2(b, a, N_PROMPT * nv), hy_test_rel_l2(c, a, N_PROMPT * nv));
     /* The same float math summed in other orders (matmul tiles vs matvec

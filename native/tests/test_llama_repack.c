@@ -17,21 +17,9 @@
 static const int32_t prompt[] = { 1, 403, 407, 261, 378, 5, 241, 2, 17, 85, 99, 500, 3, 77, 240, 311, 9 };
 #define N_PROMPT (sizeof prompt / sizeof prompt[0])
 
-/* all logits of the prompt, in chunks of n_batch (1: token by token) */
+/* all logits of the prompt on two threads, in chunks of n_batch (1: token by token) */
 static float *run(const hy_llama_model *m, uint32_t n_batch) {
-    hy_threadpool *pool = NULL;
-    hy_llama_context *ctx = NULL;
-    hy_llama_context_params cp = { 64, n_batch, HY_KV_CACHE_F16, 0 };
-    float *logits = malloc(N_PROMPT * m->hp.n_vocab * sizeof(float));
-    if (hy_threadpool_create(2, &pool) || hy_llama_context_create(m, &cp, &ctx) ||
-        hy_llama_decode(ctx, pool, prompt, N_PROMPT, logits, 1, NULL)) {
-        hy_test_fail(__FILE__, __LINE__, "run failed: %s", hyperionGetLastError()->message);
-        free(logits);
-        logits = NULL;
-    }
-    hy_llama_context_free(ctx);
-    hy_threadpool_free(pool);
-    return logits;
+    return hy_test_logits(m, 2, n_batch, HY_KV_CACHE_F16, prompt, N_PROMPT);
 }
 
 /* 1 when the logits are equal (max_rel_l2 0) or within max_rel_l2 with the
@@ -63,6 +51,13 @@ static int same_logits(const hy_llama_model *a, const hy_llama_model *b, uint32_
     return close_logits(a, b, n_batch, 0);
 }
 
+/* 1 when the "matmul" kernels in use are AVX-512, the ones with x8 kernels (so the load repacks) */
+static int x8_kernels(void) {
+    hyperion_isa isa;
+    HY_CHECK_INT(hyperionGetKernelIsa("matmul", &isa), HYPERION_OK);
+    return isa == HYPERION_ISA_AVX512;
+}
+
 static int in_block(const hy_llama_model *m, const hy_tensor *t) {
     const uint8_t *b = m->repacked_block, *d = t->data;
     return b && d >= b && d < b + m->repacked_bytes + 64 * (size_t)m->n_repacked;
@@ -80,10 +75,8 @@ HY_TEST(llama_repack_keeps_the_logits) {
     hy_threadpool_free(pool);
     hyperionGetMemoryStats(&after);
     HY_CHECK_INT(hy_llama_model_repack(m, NULL) == HYPERION_OK, m->repacked == NULL); /* a second call is refused */
-    hyperion_isa isa;
-    HY_CHECK_INT(hyperionGetKernelIsa("matmul", &isa), HYPERION_OK);
-    if (isa != HYPERION_ISA_AVX512) {
-        printf("    (%s kernels read Q4_0 fastest in the file's layout: nothing repacked)\n", hyperionIsaName(isa));
+    if (!x8_kernels()) {
+        printf("    (the matmul kernels in use read Q4_0 fastest in the file's layout: nothing repacked)\n");
         HY_CHECK_INT(m->n_repacked, 0);
         HY_CHECK(m->repacked_block == NULL);
     } else {
@@ -134,9 +127,7 @@ HY_TEST(llama_repack_refused_by_a_budget_leaves_the_mapping) {
     HY_CHECK(m->repacked_block == NULL && m->repacked == NULL);
     for (uint32_t l = 0; l < m->hp.n_layer; l++)
         HY_CHECK_INT(m->w.layers[l].t[HY_L_FFN_UP]->layout, HY_LAYOUT_GGUF);
-    hyperion_isa isa;
-    HY_CHECK_INT(hyperionGetKernelIsa("matmul", &isa), HYPERION_OK);
-    if (isa == HYPERION_ISA_AVX512) HY_CHECK_INT(hyperionGetLastError()->code, HYPERION_MEMORY_LIMIT);
+    if (x8_kernels()) HY_CHECK_INT(hyperionGetLastError()->code, HYPERION_MEMORY_LIMIT);
     HY_CHECK(same_logits(mapped, m, 64));
     hyperionReleaseMemoryBudget(budget);
     hy_llama_model_free(mapped);
@@ -148,9 +139,7 @@ HY_TEST(llama_repack_q8_0_keeps_the_logits) {
     hy_llama_model *m = hy_test_load_tiny("repack_q8_copied", "q8_0", 33);
     HY_REQUIRE(mapped && m);
     HY_CHECK_INT(hy_llama_model_repack(m, NULL), HYPERION_OK);
-    hyperion_isa isa;
-    HY_CHECK_INT(hyperionGetKernelIsa("matmul", &isa), HYPERION_OK);
-    if (isa == HYPERION_ISA_AVX512) {
+    if (x8_kernels()) {
         HY_CHECK_INT(m->n_repacked, 9 * m->hp.n_layer + 1 + (m->w.output->type == HY_TYPE_Q8_0 && !m->hp.tied_output));
         HY_CHECK_INT(m->w.layers[0].t[HY_L_FFN_DOWN]->layout, HY_LAYOUT_X8);
     } else {

@@ -96,6 +96,23 @@ const char *hy_test_make_tiny(const char *name, const char *type, uint64_t seed,
     return path;
 }
 
+float *hy_test_logits(const hy_llama_model *m, int threads, uint32_t n_batch, hy_kv_cache_type kv_cache,
+                      const int32_t *tokens, uint32_t n) {
+    hy_threadpool *pool = NULL;
+    hy_llama_context *ctx = NULL;
+    hy_llama_context_params cp = { n < 128 ? 128 : n, n_batch, kv_cache, 0 };
+    float *logits = malloc((size_t)n * m->hp.n_vocab * sizeof(float));
+    if (!logits || hy_threadpool_create(threads, &pool) || hy_llama_context_create(m, &cp, &ctx) ||
+        hy_llama_decode(ctx, pool, tokens, n, logits, 1, NULL)) {
+        hy_test_fail(__FILE__, __LINE__, "run failed: %s", hyperionGetLastError()->message);
+        free(logits);
+        logits = NULL;
+    }
+    hy_llama_context_free(ctx);
+    hy_threadpool_free(pool);
+    return logits;
+}
+
 hy_llama_model *hy_test_load_tiny(const char *name, const char *type, uint64_t seed) {
     char path[700];
     if (!hy_test_make_tiny(name, type, seed, path, sizeof path)) return NULL;

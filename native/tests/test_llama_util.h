@@ -20,6 +20,13 @@ const char *hy_test_make_tiny(const char *name, const char *type, uint64_t seed,
 /* The same, loaded with hy_llama_model_load; NULL with the failure recorded. */
 hy_llama_model *hy_test_load_tiny(const char *name, const char *type, uint64_t seed);
 
+/* All logits [n, n_vocab] of tokens at positions 0 .. n - 1 in a fresh
+ * context (at least 128 positions, kv_cache type), processed in chunks of
+ * n_batch on a new pool of `threads`; malloc'd (free() it), or NULL with the
+ * failure recorded in the test. */
+float *hy_test_logits(const hy_llama_model *m, int threads, uint32_t n_batch, hy_kv_cache_type kv_cache,
+                      const int32_t *tokens, uint32_t n);
+
 /* Relative L2 distance |a - b| / |b| over n floats. */
 double hy_test_rel_l2(const float *a, const float *b, size_t n);
 

@@ -132,6 +132,23 @@ HY_INLINE __m256i hy_q0_block_dot(int KIND, const uint8_t *blk, __m256i y) {
 #endif
 }
 
+/* Blocks [b, nb) of a Q4_0 (KIND 0) / Q8_0 (KIND 1) row in GGUF order, one
+ * at a time: the last nb % 8 blocks of the row kernels below (in the x8
+ * layout too, which leaves them as in the file). Q8_0 takes the offset
+ * correction only with VNNI (the unsigned form of hy_q0_block_dot). */
+HY_INLINE float hy_q0_row_tail(int KIND, const uint8_t *w, int64_t b, int64_t nb, const uint8_t *x, const float *dx,
+                               const float *corr) {
+    const int bs = KIND == 0 ? 18 : 34;
+    const int use_corr = KIND == 0 || HY_X86_VNNI;
+    float tail = 0.0f;
+    for (; b < nb; b++) {
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
+        const __m256i p = hy_q0_block_dot(KIND, w + b * bs, y);
+        tail += hy_f16_at(w + b * bs) * dx[b] * ((float)hy_hsum_epi32(p) + (use_corr ? corr[b] : 0.0f));
+    }
+    return tail;
+}
+
 /* ---- Q4_0 / Q8_0 rows ---- */
 
 /* dot(row, x) over nb blocks of one Q4_0 (KIND 0) or Q8_0 (KIND 1) row, with
@@ -146,7 +163,6 @@ HY_INLINE float hy_x86_row_q0(int KIND, const uint8_t *w, int64_t nb, const uint
     const int bs = KIND == 0 ? 18 : 34;
     const int use_corr = KIND == 0 || HY_X86_VNNI;
     __m256 acc[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() }, accc = _mm256_setzero_ps();
-    float tail = 0.0f;
     int64_t b = 0;
     for (; b + 8 <= nb; b += 8) {
         hy_prefetch_span(w + b * bs, 8 * bs);
@@ -160,12 +176,7 @@ HY_INLINE float hy_x86_row_q0(int KIND, const uint8_t *w, int64_t nb, const uint
             acc[k & 1] = _mm256_fmadd_ps(_mm256_broadcast_ss(&sc[k]), _mm256_cvtepi32_ps(p), acc[k & 1]);
         }
     }
-    for (; b < nb; b++) { /* fewer than 8 blocks left */
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
-        const __m256i p = hy_q0_block_dot(KIND, w + b * bs, y);
-        tail += hy_f16_at(w + b * bs) * dx[b] * ((float)hy_hsum_epi32(p) + (use_corr ? corr[b] : 0.0f));
-    }
-    return hy_hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), accc)) + tail;
+    return hy_hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), accc)) + hy_q0_row_tail(KIND, w, b, nb, x, dx, corr);
 }
 
 /* ---- K-quants, one row ---- */
@@ -450,7 +461,6 @@ HY_INLINE float hy_x512_row_q4_0(int X8, const uint8_t *w, int64_t nb, const uin
     const __m512i spread_b = _mm512_add_epi32(spread_a, _mm512_set1_epi32(4));
     __m512 acc[2] = { _mm512_setzero_ps(), _mm512_setzero_ps() };
     __m256 accc = _mm256_setzero_ps();
-    float tail = 0.0f;
     int64_t b = 0;
     for (; b + 8 <= nb; b += 8, xr += 256) {
         const uint8_t *pw = w + b * 18;
@@ -480,12 +490,8 @@ HY_INLINE float hy_x512_row_q4_0(int X8, const uint8_t *w, int64_t nb, const uin
             acc[g] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(p), acc[g]);
         }
     }
-    for (; b < nb; b++) { /* fewer than 8 blocks left, in GGUF order in both layouts */
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
-        const __m256i p = hy_q0_block_dot(0, w + b * 18, y);
-        tail += hy_f16_at(w + b * 18) * dx[b] * ((float)hy_hsum_epi32(p) + corr[b]);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hy_hsum_ps(accc) + tail;
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hy_hsum_ps(accc) +
+           hy_q0_row_tail(0, w, b, nb, x, dx, corr);
 }
 
 /* x: nb Q8_0 blocks -> out: their quants, 32 bytes per block, back to back
@@ -506,7 +512,6 @@ HY_INLINE float hy_x512_row_q8_0_x8(const uint8_t *w, int64_t nb, const uint8_t 
     const __m512i lanes8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     __m512 acc[2] = { _mm512_setzero_ps(), _mm512_setzero_ps() };
     __m256 accc = _mm256_setzero_ps();
-    float tail = 0.0f;
     int64_t b = 0;
     for (; b + 8 <= nb; b += 8, xq32 += 256) {
         const uint8_t *pw = w + b * 34;
@@ -529,13 +534,8 @@ HY_INLINE float hy_x512_row_q8_0_x8(const uint8_t *w, int64_t nb, const uint8_t 
             acc[j & 1] = _mm512_fmadd_ps(sv, _mm512_cvtepi32_ps(p), acc[j & 1]);
         }
     }
-    for (; b < nb; b++) { /* the last nb % 8 blocks, in GGUF order */
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + b * 34 + 2));
-        const __m256i p = hy_q0_block_dot(1, w + b * 34, y);
-        tail += hy_f16_at(w + b * 34) * dx[b] * ((float)hy_hsum_epi32(p) + (HY_X86_VNNI ? corr[b] : 0.0f));
-    }
-    (void)corr;
-    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hy_hsum_ps(accc) + tail;
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hy_hsum_ps(accc) +
+           hy_q0_row_tail(1, w, b, nb, x, dx, corr);
 }
 
 #define HY_ROW_Q45_K hy_x512_row_q45_K
