@@ -4,10 +4,21 @@
  *
  * Why copy at all: on AVX-512 the Q4_0 and Q8_0 decode kernels stream x8
  * rows faster than GGUF rows (whole 64-byte loads of quants, one load for
- * eight scales), and the copy lands the weights in fresh anonymous memory, which on some machines
- * streams faster than the page cache under a file mapping (see
- * docs/troubleshooting.md). The mapped originals' pages are dropped after
- * each copy, so the process holds one copy of each weight, not two.
+ * eight scales), and the copy lands the weights in fresh anonymous memory,
+ * which on some machines streams faster than the page cache under a file
+ * mapping (see docs/troubleshooting.md). The mapped originals' pages are
+ * dropped after each copy, so the process holds one copy of each weight,
+ * not two.
+ *
+ * Why not copy the other types as they are, for the memory alone: tried for
+ * tinyllama q4_k_m. Its Q4_K matrices streamed through the decode kernel
+ * faster from a 2 MiB-page copy than from the mapping (a driver outside the
+ * repo, 2 threads, medians of 30 and 16 interleaved passes: 14.5 vs 12.7 and
+ * 18.5 vs 16.5 GB/s), but whole decodes did not gain: 20.30 / 20.74 / 21.33
+ * / 23.20 tok/s copied against 20.55 / 20.04 / 21.46 / 23.10 mapped, in four
+ * interleaved pairs (the host took 6-14% of the CPU time), with 0.7-1.4 s
+ * more load time. So they stay mapped (and shared with other processes
+ * through the page cache) until a quiet machine shows a gain.
  *
  * When anything is repacked, the norm vectors are copied too (as they are):
  * every token reads them, and a read of one 8 KiB vector in the mapping maps

@@ -73,7 +73,14 @@ static void matvec_q8_0(const uint8_t *w, size_t rb, int64_t n, const void *xq, 
 /* K-quant rows. On AVX-512, Q4_K / Q5_K go four rows per pass
  * (matvec_k4_impl.h: the rows share the block-head unpacking and the
  * activation loads, and prefetch the next group of rows); the last rows and
- * Q6_K go one at a time, front to back. KIND 0: Q4_K, 1: Q5_K, 2: Q6_K. */
+ * Q6_K go one at a time, front to back. Q6_K four rows at a time
+ * (hy_x512_rows_q6_K with R = 4, the same bits) was ~10% faster from the
+ * cache but streamed slower from memory, with each row's own prefetch or
+ * with the next group's rows fetched as one piece: medians of 16.0 and 16.3
+ * GB/s against 18.6 (tinyllama q4_k_m's 20 Q6_K layer matrices, 2 threads,
+ * 16 interleaved passes). An eight-row Q4_K pass sharing the activation
+ * work between two groups of four was 9% slower from the cache (register
+ * spills). KIND 0: Q4_K, 1: Q5_K, 2: Q6_K. */
 HY_INLINE void matvec_k(int KIND, const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0,
                         int64_t r1) {
     const int64_t nb = n / 256;
