@@ -182,10 +182,15 @@ hyperion_status hy_sampler_accept(hy_sampler *s, int32_t token) {
 
 /* ---------------------------------------------------------------- stages */
 
+/* 1 when apply_penalties would change nothing this step. */
+static int penalties_idle(const hy_sampler *s) {
+    const hy_sampler_options *o = &s->opt;
+    return !s->ring_len || (o->repeat_penalty == 1.0f && o->frequency_penalty == 0.0f && o->presence_penalty == 0.0f);
+}
+
 static void apply_penalties(hy_sampler *s) {
     const hy_sampler_options *o = &s->opt;
-    if (!s->ring_len || (o->repeat_penalty == 1.0f && o->frequency_penalty == 0.0f && o->presence_penalty == 0.0f))
-        return;
+    if (penalties_idle(s)) return;
     if (++s->step == 0) {  // the stamp counter wrapped: start the stamps over
         memset(s->stamp, 0, (size_t)s->n_vocab * sizeof(uint32_t));
         s->step = 1;
@@ -284,12 +289,83 @@ static size_t draw(hy_sampler *s, size_t n, double *kept_sum) {
     return last;
 }
 
+static hyperion_status bad_logit(const float *logits, uint32_t i) {
+    return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "the model produced an invalid logit",
+                         ((hy_field[]){ HY_TXT("field", "logits"), HY_NUM("index", i) }), "logit %u is %g", i,
+                         (double)logits[i]);
+}
+
+static hyperion_status nothing_left(void) {
+    return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "ban fewer tokens with logit_bias",
+                         ((hy_field[]){ HY_TXT("field", "logit_bias") }),
+                         "no token is left to sample: every logit is -infinity after penalties and bias");
+}
+
+/* Greedy when nothing is reported (no logprob, no candidates): the highest
+ * of v[0..n_vocab) with the lowest id, in one pass, with the same result as
+ * the full chain below, which packs every logit into a candidate key and
+ * scans the keys (~0.45 ms a token for 32000 logits under the profiler, on a
+ * ~30 ms decode step). v is the caller's logits when no penalty or bias
+ * applies (check: refuse NaN / +inf as the chain does), else the adjusted
+ * copy, where +inf counts as the largest finite logit and NaN is no
+ * candidate, as in pack(). Chunks of 64 take their maximum in eight
+ * independent lanes (elementwise, so compilers vectorize it), and only a
+ * chunk whose maximum beats the best so far is searched for its first such
+ * value: strictly greater replaces, so ties (-0 and +0 included) go to the
+ * lowest id. */
+#define GREEDY_CHUNK 64
+
+static inline float greedy_value(float l) { return l == INFINITY ? FLT_MAX : l; }
+
+static hyperion_status sample_greedy(const hy_sampler *s, const float *v, int check, hy_sample_result *result) {
+    const uint32_t nv = s->n_vocab;
+    float best = -INFINITY;
+    uint32_t best_id = 0;
+    int bad = 0, found = 0;
+    for (uint32_t c = 0; c < nv; c += GREEDY_CHUNK) {
+        const uint32_t len = nv - c < GREEDY_CHUNK ? nv - c : GREEDY_CHUNK;
+        const float *p = v + c;
+        float lane[8] = { -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY };
+        uint32_t i = 0;
+        for (; i + 8 <= len; i += 8)
+            for (int k = 0; k < 8; k++) {
+                const float l = greedy_value(p[i + k]);
+                bad |= !(p[i + k] < INFINITY);   // NaN or +inf
+                lane[k] = l > lane[k] ? l : lane[k];
+            }
+        for (; i < len; i++) {
+            const float l = greedy_value(p[i]);
+            bad |= !(p[i] < INFINITY);
+            lane[0] = l > lane[0] ? l : lane[0];
+        }
+        float m = lane[0];
+        for (int k = 1; k < 8; k++) m = lane[k] > m ? lane[k] : m;
+        if (m > best) {
+            uint32_t j = 0;
+            while (!(greedy_value(p[j]) == m)) j++;   // m is one of the chunk's values
+            best = m;
+            best_id = c + j;
+            found = 1;
+        }
+    }
+    if (check && bad)
+        for (uint32_t i = 0; i < nv; i++)
+            if (!(v[i] < INFINITY)) return bad_logit(v, i);
+    if (!found) return nothing_left();
+    result->token = (int32_t)best_id;
+    result->logprob = NAN;
+    result->probability = 1.0f;
+    return HYPERION_OK;
+}
+
 hyperion_status hy_sampler_sample(hy_sampler *s, const float *logits, hy_sample_result *result) {
     if (result) memset(result, 0, sizeof *result);
     if (!s || !logits || !result)
         return HY_RAISE(HYPERION_INVALID_ARGUMENT, NULL, "hy_sampler_sample: sampler, logits and result must not be NULL");
     const hy_sampler_options *o = &s->opt;
     uint32_t nv = s->n_vocab;
+    const int greedy_only = o->temperature == 0.0f && !o->logprobs && o->n_candidates == 0;
+    if (greedy_only && o->n_logit_bias == 0 && penalties_idle(s)) return sample_greedy(s, logits, 1, result);
 
     /* Copy, and refuse NaN / +inf (the test is folded into one compare per
      * logit; the slow path finds which one). */
@@ -301,19 +377,14 @@ hyperion_status hy_sampler_sample(hy_sampler *s, const float *logits, hy_sample_
     }
     if (bad)
         for (uint32_t i = 0; i < nv; i++)
-            if (!(logits[i] < INFINITY))
-                return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "the model produced an invalid logit",
-                                     ((hy_field[]){ HY_TXT("field", "logits"), HY_NUM("index", i) }),
-                                     "logit %u is %g", i, (double)logits[i]);
+            if (!(logits[i] < INFINITY)) return bad_logit(logits, i);
     apply_penalties(s);
     for (size_t i = 0; i < o->n_logit_bias; i++) s->adjusted[s->bias[i].token] += s->bias[i].bias;
+    if (greedy_only) return sample_greedy(s, s->adjusted, 0, result);
 
     float max_logit;
     size_t n_all = pack(s, &max_logit);
-    if (n_all == 0)
-        return HY_RAISE_WITH(HYPERION_INVALID_ARGUMENT, "ban fewer tokens with logit_bias",
-                             ((hy_field[]){ HY_TXT("field", "logit_bias") }),
-                             "no token is left to sample: every logit is -infinity after penalties and bias");
+    if (n_all == 0) return nothing_left();
     int need_norm = o->logprobs || o->n_candidates > 0;
     double log_norm = need_norm ? log_normalizer(s, n_all, max_logit) : 0;
 

@@ -4,8 +4,10 @@
  * the distribution the draw used), penalties, bias, greedy ties, the seeded
  * generator, option validation, and a chi-square check of the draws.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 #include "sampling/rng.h"
@@ -137,6 +139,113 @@ HY_TEST(sampler_greedy_is_argmax_with_lowest_id_on_ties) {
         HY_CHECK_NEAR(r.candidates[1].probability, 0.0, 0);
     }
     hy_sampler_free(s);
+}
+
+/* Greedy with no logprob or candidates takes a one-pass path (sample_greedy,
+ * on the caller's logits or on the adjusted copy); asking for logprobs sends
+ * the same step through the full chain. Over generation-like runs (each
+ * choice accepted into the history) with no adjustment, with penalties, and
+ * with bias plus penalties that push logits to +inf and NaN, both must choose
+ * the same tokens; both must refuse the same input. */
+enum { GREEDY_N = 4099 };   // odd, not a multiple of any vector width
+
+static void fill_greedy_logits(float *logits, uint64_t *x, int round) {
+    for (int i = 0; i < GREEDY_N; i++) {
+        *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+        const uint32_t v = (uint32_t)(*x >> 33);
+        /* few distinct values (ties decide often), signed zeros, -inf */
+        logits[i] = v % 97 == 0 ? -INFINITY : (v % 13 == 0 ? -0.0f : (float)((int)(v % 21) - 10) * 0.5f);
+    }
+    logits[1] = -INFINITY;
+    if (round % 50 == 49)   // everything -inf but one late token
+        for (int i = 0; i < GREEDY_N; i++) logits[i] = i == GREEDY_N - 3 ? -1e30f : -INFINITY;
+}
+
+HY_TEST(sampler_plain_greedy_matches_the_full_chain) {
+    static float logits[GREEDY_N];
+    static hy_logit_bias bias[40];
+    for (int i = 0; i < 40; i++) bias[i] = (hy_logit_bias){ 37 * i + 5, i % 2 ? -INFINITY : 2.0f };
+    for (int cfg = 0; cfg < 3; cfg++) {
+        hy_sampler_options o = plain(0.0f);
+        o.n_candidates = 0;
+        if (cfg == 1) {
+            o.repeat_penalty = 1.3f;
+            o.frequency_penalty = 0.2f;
+            o.presence_penalty = 0.1f;
+            o.repeat_last_n = 16;
+        } else if (cfg == 2) {   // four repeats: a finite logit -> +inf, the -inf token 1 -> NaN
+            o.frequency_penalty = -1e38f;
+            o.repeat_last_n = 8;
+            o.logit_bias = bias;
+            o.n_logit_bias = 40;
+        }
+        hy_sampler_options full = o;
+        full.logprobs = 1;
+        hy_sampler *a = NULL, *b = NULL;
+        HY_REQUIRE(hy_sampler_create(&o, GREEDY_N, &a) == HYPERION_OK);
+        HY_REQUIRE(hy_sampler_create(&full, GREEDY_N, &b) == HYPERION_OK);
+        if (cfg == 2)
+            for (int k = 0; k < 4; k++) {
+                HY_REQUIRE(hy_sampler_accept(a, 1) == HYPERION_OK);
+                HY_REQUIRE(hy_sampler_accept(b, 1) == HYPERION_OK);
+            }
+        uint64_t x = 7;
+        size_t mismatches = 0;
+        for (int round = 0; round < 200; round++) {
+            fill_greedy_logits(logits, &x, round);
+            hy_sample_result ra, rb;
+            HY_REQUIRE(hy_sampler_sample(a, logits, &ra) == HYPERION_OK);
+            HY_REQUIRE(hy_sampler_sample(b, logits, &rb) == HYPERION_OK);
+            mismatches += ra.token != rb.token;
+            HY_CHECK_NEAR(ra.probability, 1.0, 0);
+            HY_CHECK(isnan(ra.logprob));
+            HY_CHECK_INT(ra.n_candidates, 0);
+            HY_REQUIRE(hy_sampler_accept(a, rb.token) == HYPERION_OK);
+            HY_REQUIRE(hy_sampler_accept(b, rb.token) == HYPERION_OK);
+        }
+        printf("    config %d: %zu of 200 choices differ\n", cfg, mismatches);
+        HY_CHECK_INT(mismatches, 0);
+        hy_sampler_free(a);
+        hy_sampler_free(b);
+    }
+
+    /* a logit pushed to +inf counts as FLT_MAX: it ties with a real FLT_MAX
+     * logit, and the lower id wins */
+    hy_sampler_options o = plain(0.0f);
+    o.n_candidates = 0;
+    o.frequency_penalty = -1e38f;
+    o.repeat_last_n = 8;
+    for (int logprobs = 0; logprobs < 2; logprobs++) {
+        o.logprobs = logprobs;
+        hy_sampler *c = NULL;
+        HY_REQUIRE(hy_sampler_create(&o, GREEDY_N, &c) == HYPERION_OK);
+        for (int k = 0; k < 4; k++) HY_REQUIRE(hy_sampler_accept(c, 2) == HYPERION_OK);
+        for (int i = 0; i < GREEDY_N; i++) logits[i] = (float)(i % 7);
+        logits[0] = FLT_MAX;
+        logits[2] = 1.0f;   // + 4e38: +inf
+        hy_sample_result r;
+        HY_REQUIRE(hy_sampler_sample(c, logits, &r) == HYPERION_OK);
+        HY_CHECK_INT(r.token, 0);
+        hy_sampler_free(c);
+    }
+
+    o = plain(0.0f);
+    o.n_candidates = 0;
+    hy_sampler *a = NULL;
+    HY_REQUIRE(hy_sampler_create(&o, GREEDY_N, &a) == HYPERION_OK);
+    for (int i = 0; i < GREEDY_N; i++) logits[i] = -INFINITY;
+    hy_sample_result r;
+    HY_CHECK_INT(hy_sampler_sample(a, logits, &r), HYPERION_INVALID_ARGUMENT);
+    logits[GREEDY_N - 2] = NAN;
+    logits[GREEDY_N - 1] = 5.0f;   // a valid best after the NaN does not hide it
+    HY_CHECK_INT(hy_sampler_sample(a, logits, &r), HYPERION_INVALID_ARGUMENT);
+    HY_CHECK(strstr(hyperionGetLastError()->message, "logit 4097") != NULL);
+    logits[GREEDY_N - 2] = INFINITY;
+    HY_CHECK_INT(hy_sampler_sample(a, logits, &r), HYPERION_INVALID_ARGUMENT);
+    logits[GREEDY_N - 2] = 1.0f;
+    HY_REQUIRE(hy_sampler_sample(a, logits, &r) == HYPERION_OK);   // still usable
+    HY_CHECK_INT(r.token, GREEDY_N - 1);
+    hy_sampler_free(a);
 }
 
 HY_TEST(sampler_penalties_over_the_last_n_tokens) {
