@@ -67,6 +67,10 @@ describe('CLI --json outputs validate against their schemas', () => {
     const run = runCli(['run', model, '-p', 'Once upon a time', '-n', '4', '--temperature', '0', '--json']);
     expect(run.status, run.stderr).toBe(EXIT.ok);
     expect(expectSchema('run', run.stdout).stats.generatedTokens).toBeGreaterThan(0);
+    // the mapped Q4_0 weights give the same greedy tokens as the repacked ones (the same sums in the same order)
+    const mapped = runCli(['run', model, '-p', 'Once upon a time', '-n', '4', '--temperature', '0', '--no-repack', '--json']);
+    expect(mapped.status, mapped.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(mapped.stdout).tokens).toEqual(JSON.parse(run.stdout).tokens);
     const profile = runCli(['profile', model, '--tokens', '8', '-o', path.join(dir, 'p.json'), '--json']);
     expect(profile.status, profile.stderr).toBe(EXIT.ok);
     expect(expectSchema('profile', profile.stdout).ops.length).toBeGreaterThan(0);

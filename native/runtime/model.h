@@ -22,7 +22,11 @@ typedef struct hy_model_params {
     uint32_t batch_size;    /* tokens per forward pass; 0: 64 */
     uint32_t kv_cache;      /* hy_kv_cache_type of every context on the model: F16 (0, default) or F32 */
     hy_resource_limits limits;  /* in force from the load on (max_memory_bytes covers the load itself) */
-    uint32_t repack_weights;    /* 1: copy weights into the layouts the kernels read fastest (hy_llama_model_repack) */
+    uint32_t repack_weights;    /* 1: copy weights into the layouts the kernels read fastest (hy_llama_model_repack);
+                                   0 (zeroed params): every weight read from the mapping. Unlike the other
+                                   fields, 0 is not the public default: loadModel passes 1 unless
+                                   repackWeights: false, so native tests that zero the struct keep
+                                   their memory figures free of the copy */
 } hy_model_params;
 
 /* One thread waiting for its turn on the model (see hy_model_turn_begin). */
