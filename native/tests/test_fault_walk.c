@@ -55,7 +55,7 @@ static hyperion_status generate(hy_session *s, const int32_t *ids, uint32_t n, w
 /* The sequence under test; every exit path frees what it made. */
 static hyperion_status run_sequence(const char *path, walk_out *out) {
     memset(out, 0, sizeof *out);
-    hy_model_params mp = { 2, 0, 0 };
+    hy_model_params mp = { .threads = 2 };
     hy_model *m = NULL;
     hyperion_status st = hy_model_load(path, &mp, &m);
     if (st != HYPERION_OK) return st;

@@ -26,13 +26,13 @@ HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const
     const float z = !Q8 ? -8.0f : (HY_X86_VNNI ? -128.0f : 0.0f);
     const int64_t nb = n / 32;
     float dx[HY_MV_SIDE], corr[HY_MV_SIDE];
-#if HY_X512_Q4_0
+#if HY_X512_X8
     _Alignas(64) uint8_t xr[HY_MV_SIDE * HY_X512_Q4_0_REPACK];
 #endif
     for (int64_t b0 = 0; b0 < nb; b0 += HY_MV_SIDE) {
         const int64_t cnt = nb - b0 < HY_MV_SIDE ? nb - b0 : HY_MV_SIDE;
         hy_x86_q8_0_side(x + b0 * 34, cnt, z, dx, corr);
-#if HY_X512_Q4_0
+#if HY_X512_X8
         if (KIND != 1) {
             if (KIND == 3) hy_x512_q8_0_gather(x + b0 * 34, cnt, xr);
             else hy_x512_q4_0_repack(x + b0 * 34, cnt, xr);
@@ -56,7 +56,7 @@ static void matvec_q4_0(const uint8_t *w, size_t rb, int64_t n, const void *xq, 
     matvec_q0(0, w, rb, n, xq, y, r0, r1);
 }
 
-#if HY_X512_Q4_0
+#if HY_X512_X8
 static void matvec_q4_0_x8(const uint8_t *w, size_t rb, int64_t n, const void *xq, float *y, int64_t r0, int64_t r1) {
     matvec_q0(2, w, rb, n, xq, y, r0, r1);
 }

@@ -422,7 +422,9 @@ HY_INLINE float hy_x512_row_q6_K(const uint8_t *pw, const uint8_t *px, int64_t n
 
 /* Bytes of repacked activation per Q8_0 block. */
 #define HY_X512_Q4_0_REPACK 32
-#define HY_X512_Q4_0 1
+/* 1 where the AVX-512 row kernels for the x8 layout (Q4_0 and Q8_0, below)
+ * exist, and so the x8 matvec / matmul entries of the "matmul" table */
+#define HY_X512_X8 1
 
 /* x: nb Q8_0 blocks -> out: for each full group of 4 blocks, 128 bytes as
  * described above (nb rounded down to a multiple of 4). */
@@ -541,7 +543,7 @@ HY_INLINE float hy_x512_row_q8_0_x8(const uint8_t *w, int64_t nb, const uint8_t 
 #define HY_ROW_Q45_K hy_x512_row_q45_K
 #else
 #define HY_ROW_Q45_K hy_x86_row_q45_K
-#define HY_X512_Q4_0 0
+#define HY_X512_X8 0
 #endif
 
 /* Q6_K row times a Q8_K row. */
