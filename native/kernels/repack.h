@@ -22,6 +22,18 @@
  * Measured for Q4_0 (a driver outside the repo, 2 threads, rows of 2048
  * columns, the same numbers out): decode rows from the cache 52.9 vs 78.1 ns
  * per row, streaming from memory 21.2 vs 19.2 GB/s (best of 20 passes).
+ *
+ * Tried and not built: a Q4_0 layout with one block per 32-bit lane (per
+ * 16 blocks: their 16 scales, then four 64-byte vectors whose lane k holds
+ * 4 quant bytes of block k), so vpdpbusd sums a whole block in one lane and
+ * the float work (convert, scale, accumulate) is once per 16 blocks instead
+ * of per 4: ~27 instead of ~44 vector operations per 16 blocks. From the
+ * cache it was 1.2x faster (one thread, rows of 2048 columns: 71 vs 85 ns a
+ * row, medians of 30 interleaved passes); streaming 151 MB at 2 threads it
+ * was no faster (20.5 vs 20.0, 21.3 vs 21.4 GB/s), with a plain read loop
+ * over the same buffer at 21.7-22.4 GB/s: the x8 kernel already streams at
+ * ~95% of what one stream per thread can read here, so decode gains nothing
+ * from fewer instructions (driver /tmp/s9/x16.c, session 9).
  */
 #ifndef HYPERION_KERNELS_REPACK_H
 #define HYPERION_KERNELS_REPACK_H

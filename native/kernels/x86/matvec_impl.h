@@ -7,6 +7,16 @@
  * is computed once per call and shared by all rows; rows go through the row
  * kernel one at a time (see hy_x86_row_q0 for why). Weights stream once, front
  * to back, row after row.
+ *
+ * More streams per thread, measured and not kept (session 9, 2 threads,
+ * medians of 16-24 interleaved passes over 78-256 MB): a plain read loop
+ * with 2 or 4 streams read 5-8% faster than with one (24.8 / 25.5 vs 23.6
+ * GB/s); the Q4_0 x8 matvec taking its rows alternately from the two halves
+ * of its range gained 5-11% on 2048-column rows (22.4 vs 20.1, 18.2 vs 17.2
+ * GB/s) but nothing on 5632-column rows (17.9 vs 18.0, 17.4 vs 17.8), and
+ * four quarters were slower on both. Were a multi-stream decode kept, the
+ * bandwidth probe (profiler/roofline.c) would have to read that way too, or
+ * the ceiling it sets would no longer be the fastest read.
  */
 #include "kernels/x86/rows_impl.h"
 #include "kernels/x86/matvec_k4_impl.h"
