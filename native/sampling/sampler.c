@@ -8,7 +8,9 @@
  * that order, so filtering is selection, never a full sort: top-k and min-p
  * select the best m, top-p selects by mass. The order the draw then walks is
  * fixed by the logits, options and history alone (the debug output is made
- * after the draw), so the same seed gives the same choice.
+ * after the draw), so the same seed gives the same choice. A greedy step that
+ * reports only the token skips the packing (sample_greedy): one pass over the
+ * logits, or over the adjusted copy when penalties or bias apply.
  */
 #include <float.h>
 #include <math.h>
