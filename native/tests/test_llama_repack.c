@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "test_llama_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,22 @@ static int same_logits(const hy_llama_model *a, const hy_llama_model *b, uint32_
     return close_logits(a, b, n_batch, 0);
 }
 
+/* Two loads of one tiny model made from (type, seed): *mapped stays as
+ * loaded, *m is the one a test repacks. 1 when both loaded. */
+static int load_twins(const char *name, const char *type, uint64_t seed, hy_llama_model **mapped, hy_llama_model **m) {
+    char a[64], b[64];
+    snprintf(a, sizeof a, "%s_mapped", name);
+    snprintf(b, sizeof b, "%s_copied", name);
+    *mapped = hy_test_load_tiny(a, type, seed);
+    *m = hy_test_load_tiny(b, type, seed);
+    return *mapped && *m;
+}
+
+static void free_twins(hy_llama_model *mapped, hy_llama_model *m) {
+    hy_llama_model_free(mapped);
+    hy_llama_model_free(m);
+}
+
 /* 1 when the "matmul" kernels in use are AVX-512, the ones with x8 kernels (so the load repacks) */
 static int x8_kernels(void) {
     hyperion_isa isa;
@@ -64,9 +81,8 @@ static int in_block(const hy_llama_model *m, const hy_tensor *t) {
 }
 
 HY_TEST(llama_repack_keeps_the_logits) {
-    hy_llama_model *mapped = hy_test_load_tiny("repack_mapped", "q4_0", 31);
-    hy_llama_model *m = hy_test_load_tiny("repack_copied", "q4_0", 31);
-    HY_REQUIRE(mapped && m);
+    hy_llama_model *mapped, *m;
+    HY_REQUIRE(load_twins("repack", "q4_0", 31, &mapped, &m));
     hyperion_memory_stats before, after;
     hyperionGetMemoryStats(&before);
     hy_threadpool *pool = NULL;
@@ -110,14 +126,12 @@ HY_TEST(llama_repack_keeps_the_logits) {
     HY_CHECK(same_logits(mapped, m, 64));
     HY_CHECK(same_logits(mapped, m, 1));
     HY_CHECK_INT(hyperionEnableSIMD("matmul", 1), HYPERION_OK);
-    hy_llama_model_free(mapped);
-    hy_llama_model_free(m);
+    free_twins(mapped, m);
 }
 
 HY_TEST(llama_repack_refused_by_a_budget_leaves_the_mapping) {
-    hy_llama_model *mapped = hy_test_load_tiny("repack_budget_a", "q4_0", 32);
-    hy_llama_model *m = hy_test_load_tiny("repack_budget_b", "q4_0", 32);
-    HY_REQUIRE(mapped && m);
+    hy_llama_model *mapped, *m;
+    HY_REQUIRE(load_twins("repack_budget", "q4_0", 32, &mapped, &m));
     hy_mem_budget *budget = NULL;
     HY_REQUIRE(hyperionCreateMemoryBudget("repack test", 64 * 1024, &budget) == HYPERION_OK);
     hy_mem_budget *outer = hyperionSetThreadMemoryBudget(budget);
@@ -130,14 +144,12 @@ HY_TEST(llama_repack_refused_by_a_budget_leaves_the_mapping) {
     if (x8_kernels()) HY_CHECK_INT(hyperionGetLastError()->code, HYPERION_MEMORY_LIMIT);
     HY_CHECK(same_logits(mapped, m, 64));
     hyperionReleaseMemoryBudget(budget);
-    hy_llama_model_free(mapped);
-    hy_llama_model_free(m);
+    free_twins(mapped, m);
 }
 
 HY_TEST(llama_repack_q8_0_keeps_the_logits) {
-    hy_llama_model *mapped = hy_test_load_tiny("repack_q8_mapped", "q8_0", 33);
-    hy_llama_model *m = hy_test_load_tiny("repack_q8_copied", "q8_0", 33);
-    HY_REQUIRE(mapped && m);
+    hy_llama_model *mapped, *m;
+    HY_REQUIRE(load_twins("repack_q8", "q8_0", 33, &mapped, &m));
     HY_CHECK_INT(hy_llama_model_repack(m, NULL), HYPERION_OK);
     if (x8_kernels()) {
         HY_CHECK_INT(m->n_repacked, 9 * m->hp.n_layer + 1 + (m->w.output->type == HY_TYPE_Q8_0 && !m->hp.tied_output));
@@ -150,6 +162,5 @@ HY_TEST(llama_repack_q8_0_keeps_the_logits) {
      * float order (test_kernels_repack.c): rounding compounded through the
      * layers, as between the matvec and tile paths of test_llama.c (< 3e-5) */
     HY_CHECK(close_logits(mapped, m, 1, 3e-5));
-    hy_llama_model_free(mapped);
-    hy_llama_model_free(m);
+    free_twins(mapped, m);
 }
