@@ -138,6 +138,13 @@ hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out) {
     return s;
 }
 
+hyperion_status hy_llama_model_open(const char *path, hy_llama_model **out) {
+    HY_ZONE_OP(zone, "open", -1, .dims = { 0 });
+    hyperion_status s = model_load(path, out);
+    HY_ZONE_END(zone);
+    return s;
+}
+
 void hy_llama_model_free(hy_llama_model *m) {
     if (!m) return;
     hyperionFree(m->repacked_block);

@@ -33,8 +33,14 @@ typedef struct hy_llama_model {
 
 /* Open, validate and bind a llama-family GGUF file. Errors from the reader
  * (HYPERION_IO, HYPERION_MODEL_INVALID, HYPERION_MODEL_UNSUPPORTED) or a
- * weight type without kernels (HYPERION_MODEL_UNSUPPORTED naming the tensor). */
+ * weight type without kernels (HYPERION_MODEL_UNSUPPORTED naming the tensor).
+ * Recorded as the profiler's load phase. */
 hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out);
+
+/* hy_llama_model_load as one op zone ("open"), for a caller whose own load
+ * phase zone spans more than the file (runtime/model.c: the pool, the
+ * repacking, the vocabulary). Same contract otherwise. */
+hyperion_status hy_llama_model_open(const char *path, hy_llama_model **out);
 void hy_llama_model_free(hy_llama_model *model);
 
 /* Copy the weight matrices that the kernels in use read faster in another

@@ -38,8 +38,10 @@ static void turns_destroy(hy_model *m) {
     pthread_mutex_destroy(&m->limits_mu);
 }
 
-hyperion_status hy_model_load(const char *path, const hy_model_params *params, hy_model **out) {
-    *out = NULL;
+/* The load's steps, each an op zone of the load phase: open (the file
+ * validated, mapped and bound), repack (the copies in the kernels' layouts),
+ * vocab (the tokenizer built from the file). */
+static hyperion_status load_steps(const char *path, const hy_model_params *params, hy_model **out) {
     uint64_t start = hy_clock_monotonic_ns();
     hy_model *m = hyperionCalloc(1, sizeof *m, HYPERION_TAG_MODEL);
     if (!m) return hyperionGetLastError()->code;
@@ -58,13 +60,23 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
         return s;
     }
     hy_mem_budget *outer = hyperionSetThreadMemoryBudget(m->budget);
-    s = hy_llama_model_load(path, &m->llama);
+    s = hy_llama_model_open(path, &m->llama);
     if (s == HYPERION_OK) s = hy_threadpool_create(params->threads, &m->pool);
-    if (s == HYPERION_OK && params->repack_weights) s = hy_llama_model_repack(m->llama, m->pool);
+    if (s == HYPERION_OK && params->repack_weights) {
+        const uint64_t t0 = hyperionProfilerNow();
+        s = hy_llama_model_repack(m->llama, m->pool);
+        /* recorded afterwards, when the bytes are known: each copy read from the mapping and written */
+        hyperionProfilerRecordZone("repack", HYPERION_ZONE_OP, t0, hyperionProfilerNow(),
+                                   &(const hyperion_zone_meta){ .layer = -1, .bytes = 2 * m->llama->repacked_bytes });
+    }
     /* The vocabulary is shared with Tokenizer objects that may outlive the
      * model, so it is not charged to the model's budget (nor to its leak check). */
     hyperionSetThreadMemoryBudget(outer);
-    if (s == HYPERION_OK) s = hy_vocab_from_gguf(m->llama->gguf, &m->vocab);
+    if (s == HYPERION_OK) {
+        HY_ZONE_OP(zv, "vocab", -1, .dims = { 0 });
+        s = hy_vocab_from_gguf(m->llama->gguf, &m->vocab);
+        HY_ZONE_END(zv);
+    }
     hyperionSetThreadMemoryBudget(m->budget);
     if (s == HYPERION_OK && m->vocab && hy_tokenizer_n_vocab(m->vocab->tok) != m->llama->hp.n_vocab)
         s = HY_RAISE_WITH(HYPERION_MODEL_INVALID, "convert the model again",
@@ -97,6 +109,14 @@ hyperion_status hy_model_load(const char *path, const hy_model_params *params, h
            m->llama->n_repacked, (double)m->llama->repacked_bytes / 1048576.0, (double)m->load_ns / 1e6);
     *out = m;
     return HYPERION_OK;
+}
+
+hyperion_status hy_model_load(const char *path, const hy_model_params *params, hy_model **out) {
+    *out = NULL;
+    HY_ZONE_PHASE(zone, HYPERION_PHASE_LOAD);
+    hyperion_status s = load_steps(path, params, out);
+    HY_ZONE_END(zone);
+    return s;
 }
 
 hyperion_status hy_model_acquire(hy_model *m) {
