@@ -20,6 +20,8 @@ describe('hyperion profile', () => {
     expect(runCli(['profile', 'm.gguf', '--tokens', '0']).status).toBe(2);
     expect(runCli(['profile', 'm.gguf', '--threads', '-1']).status).toBe(2);
     expect(runCli(['profile', 'm.gguf', '-p', 'hi', '--tokens', '4']).status).toBe(2);
+    expect(runCli(['profile', 'm.gguf', '-n', '-1']).status).toBe(2);
+    expect(runCli(['profile', 'm.gguf', '--max-tokens', 'some']).stderr).toContain('--max-tokens: expected an integer 0..');
     expect(runCli(['profile', '--help']).stdout).toContain('Usage: hyperion profile');
   });
 
@@ -38,7 +40,11 @@ describe('hyperion profile', () => {
     expect(fs.existsSync(path.join(dir, 'sub', 'profile.summary.json'))).toBe(true);
     expect(JSON.parse(fs.readFileSync(out, 'utf8')).displayTimeUnit).toBe('ms');
     expect(r.stdout).toContain('24 synthetic token ids');
+    expect(r.stdout).toContain('evaluation of 24 prompt tokens (prefill), then 32 tokens generated one at a time (decode, greedy)');
+    // the load phase is the whole load (the file, the repacked copies, the vocabulary), so no time goes unexplained
+    expect(r.stdout).toMatch(/load\s+[\d.]+ ms\n/);
     expect(r.stdout).toMatch(/prefill\s+[\d.]+ ms\s+24 tokens, [\d.]+ tokens\/s/);
+    expect(r.stdout).toMatch(/decode\s+[\d.]+ ms\s+32 tokens, [\d.]+ tokens\/s/);
     expect(r.stdout).toMatch(/Hotspots[\s\S]+#\s+op\s+type\s+calls\s+self ms/);
     expect(r.stdout).toMatch(/ {3}1 {2}(matmul|matvec|quantize|attention)/);
     expect(r.stdout).toContain('Bottlenecks');
@@ -46,16 +52,33 @@ describe('hyperion profile', () => {
     expect(r.stdout).toMatch(/[Hh]ardware counters/);
   });
 
-  it('--json prints the summary; a prompt without a tokenizer becomes synthetic ids, said so', () => {
+  it('--json prints the summary; -p is tokenized by the model; -n sets the decoded tokens', () => {
     const dir = tempDir();
-    const r = runCli(['profile', model, '-p', 'Once upon a time', '--json', '-o', path.join(dir, 'p.json'), '--threads', '1']);
+    const r = runCli(['profile', model, '-p', 'Once upon a time', '-n', '5', '--json', '-o', path.join(dir, 'p.json'), '--threads', '1']);
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary.kind).toBe('session');
-    const prefill = summary.phases.find((p: { phase: string }) => p.phase === 'prefill');
-    expect(r.stderr).toMatch(/synthetic ids, one per UTF-8 byte|tokenized/);
-    if (r.stderr.includes('synthetic ids')) expect(prefill.tokens).toBe('Once upon a time'.length);
-    else expect(prefill.tokens).toBeGreaterThan(0);
+    const phase = (name: string) => summary.phases.find((p: { phase: string }) => p.phase === name);
+    expect(r.stderr).toMatch(/the prompt, tokenized \(\d+ tokens\)/);
+    expect(phase('prefill').tokens).toBeGreaterThan(0);
+    // exactly -n tokens: greedy, not stopped by the end-of-text token
+    expect(phase('decode').tokens).toBe(5);
+    expect(summary.ops.map((o: { name: string }) => o.name)).toEqual(expect.arrayContaining(['open', 'repack', 'vocab']));
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'p.summary.json'), 'utf8'))).toEqual(summary);
+  });
+
+  it('-n 0 profiles the prompt alone; a run that overflows the context is refused naming the flag', () => {
+    const dir = tempDir();
+    const r = runCli(['profile', model, '--tokens', '16', '-n', '0', '--json', '-o', path.join(dir, 'p.json')]);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.phases.find((p: { phase: string }) => p.phase === 'prefill').tokens).toBe(16);
+    expect(summary.phases.find((p: { phase: string }) => p.phase === 'decode').tokens).toBe(0);
+    expect(r.stderr).toContain('no generation (--max-tokens 0)');
+    // the tiny shape's context is 256 positions
+    const over = runCli(['profile', model, '--tokens', '250', '-n', '10', '-o', path.join(dir, 'q.json')]);
+    expect(over.status).toBe(2);
+    expect(over.stderr).toContain('--max-tokens');
+    expect(over.stderr).toContain('256 positions');
   });
 });

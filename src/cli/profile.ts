@@ -1,9 +1,11 @@
 // cli/profile.ts — `hyperion profile`: run a model under the profiler, write the
 // Chrome trace and the summary, print the hotspots and the bottleneck findings.
 //
-// Until generation lands in this build, the command profiles the evaluation of
-// the prompt's tokens (the prefill phase); it says so. When the model has no
-// tokenizer binding, the prompt becomes synthetic token ids, and it says that too.
+// The run is the work a service does: the prompt evaluated (prefill), then
+// --max-tokens tokens generated one at a time (decode, greedy, the end-of-text
+// token not stopping it), so the profile shows both phases and the decode's
+// share of the memory-bandwidth ceiling. When the model has no tokenizer, the
+// prompt becomes synthetic token ids, and it says so.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command, CommandContext } from './main';
@@ -24,6 +26,7 @@ import {
 } from '../profiler';
 
 const DEFAULT_TOKENS = 128;
+const DEFAULT_GENERATE = 32;
 const MAX_TOKENS = 65536;
 
 interface PromptTokens {
@@ -41,21 +44,21 @@ function parseCount(value: string | boolean | undefined, flag: string, min: numb
   return n;
 }
 
-/** The prompt's token ids: the model's tokenizer when this build has one, else synthetic ids. */
+/** The prompt's token ids: the model's tokenizer when the file has one, else synthetic ids. */
 function promptTokens(model: Model, prompt: string | undefined, count: number): PromptTokens {
   const vocab = model.info.vocabSize;
-  const tokenize = (model as unknown as { tokenize?: (text: string, o?: { addBos?: boolean }) => number[] }).tokenize;
-  if (prompt !== undefined && typeof tokenize === 'function') {
-    const ids = tokenize.call(model, prompt, { addBos: true });
+  if (prompt !== undefined && model.tokenizer) {
+    const ids = model.tokenize(prompt);
+    if (!ids.length) throw invalidArgument('--prompt', 'text that tokenizes to at least one token', prompt);
     return { ids, source: `the prompt, tokenized (${ids.length} tokens)`, synthetic: false };
   }
   if (prompt !== undefined) {
-    // no tokenizer binding yet: one id per UTF-8 byte, so the length follows the prompt
+    // no tokenizer in the file: one id per UTF-8 byte, so the length follows the prompt
     const bytes = Buffer.from(prompt, 'utf8');
     const ids = Array.from(bytes, (b) => (b + 3) % vocab);
     return {
       ids: ids.length ? ids : [1 % vocab],
-      source: `synthetic ids, one per UTF-8 byte of the prompt (${ids.length}): this build has no tokenizer binding yet`,
+      source: `synthetic ids, one per UTF-8 byte of the prompt (${ids.length}): the model file has no tokenizer`,
       synthetic: true,
     };
   }
@@ -108,6 +111,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const tokens = ctx.values.tokens === undefined ? DEFAULT_TOKENS : parseCount(ctx.values.tokens, 'tokens', 1, MAX_TOKENS);
   const threads = ctx.values.threads === undefined ? 0 : parseCount(ctx.values.threads, 'threads', 1, 256);
   const batch = ctx.values.batch === undefined ? 0 : parseCount(ctx.values.batch, 'batch', 1, 4096);
+  const generate = ctx.values['max-tokens'] === undefined ? DEFAULT_GENERATE : parseCount(ctx.values['max-tokens'], 'max-tokens', 0, MAX_TOKENS);
   if (prompt !== undefined && prompt.length === 0) throw invalidArgument('--prompt', 'a non-empty prompt', prompt);
   const tracePath = path.resolve((ctx.values.output as string | undefined) ?? 'profile.json');
   const modelPath = ctx.positionals[0];
@@ -117,10 +121,27 @@ async function run(ctx: CommandContext): Promise<number> {
   startProfiling();
   let model: Model | undefined;
   let ids: PromptTokens | undefined;
+  let generated = 0;
   try {
-    model = await loadModel(modelPath, { threads: (threads as number) || undefined, batchSize: (batch as number) || undefined });
+    model = await loadModel(modelPath, {
+      threads: (threads as number) || undefined,
+      batchSize: (batch as number) || undefined,
+      ...(ctx.values['no-repack'] === true && { repackWeights: false }),
+    });
     ids = promptTokens(model, prompt, tokens as number);
-    await model.evaluate(ids.ids);
+    const room = model.info.contextSize;
+    if (ids.ids.length + generate > room)
+      throw invalidArgument(generate > 0 ? '--max-tokens' : '--tokens',
+        `a prompt (${ids.ids.length} tokens) and generated tokens that fit the model's context of ${room} positions`,
+        generate > 0 ? generate : ids.ids.length);
+    if (generate === 0) {
+      await model.evaluate(ids.ids);
+    } else {
+      // greedy with no penalty and no stop at the end-of-text token: the run decodes exactly `generate`
+      // tokens, and what it measures is the model's work, not the sampler's settings
+      const r = await model.complete(ids.ids, { maxTokens: generate, temperature: 0, repeatPenalty: 1, stopAtEos: false });
+      generated = r.stats.generatedTokens;
+    }
   } finally {
     if (isProfiling()) await stopProfiling();
   }
@@ -130,14 +151,17 @@ async function run(ctx: CommandContext): Promise<number> {
   const [summary, hotspots, bottlenecks] = await Promise.all([getProfile(), getHotspots(10), analyzeBottlenecks(model)]);
   const info = model.info;
   await model.dispose();
+  const work = generated > 0
+    ? `evaluation of ${ids.ids.length} prompt tokens (prefill), then ${generated} tokens generated one at a time (decode, greedy)`
+    : `evaluation of ${ids.ids.length} prompt tokens (prefill); no generation (--max-tokens 0)`;
 
   if (ctx.json) {
-    note(`hyperion profile: evaluated ${ids.ids.length} tokens (${ids.source}); wrote ${saved.trace} and ${saved.summary}`);
+    note(`hyperion profile: ${work}; prompt: ${ids.source}; wrote ${saved.trace} and ${saved.summary}`);
     ctx.out(JSON.stringify(summary, null, 2));
     return EXIT.ok;
   }
   ctx.out(`Profile of ${path.basename(modelPath)} (${info.architecture}, ${info.layers} layers, ${info.threads} thread${info.threads > 1 ? 's' : ''})`);
-  ctx.out(`  work     evaluation of ${ids.ids.length} prompt tokens (prefill); generation is not in this build yet`);
+  ctx.out(`  work     ${work}`);
   ctx.out(`  tokens   ${ids.source}`);
   ctx.out(`  wall     ${fmt(summary.wallMs, 1)} ms, ${summary.events} zones on ${summary.threads.length} threads, ${(summary.unaccountedShare * 100).toFixed(1)}% outside zones, ${summary.droppedEvents} dropped`);
   ctx.out('');
@@ -162,19 +186,24 @@ async function run(ctx: CommandContext): Promise<number> {
 export const profileCommand: Command = {
   name: 'profile',
   summary: 'run a model under the profiler: trace, summary, hotspots and bottlenecks',
-  usage: 'hyperion profile <model.gguf> [-p "…" | --tokens N] [-o profile.json] [--threads N] [--batch N] [--json]',
+  usage: 'hyperion profile <model.gguf> [-p "…" | --tokens N] [-n N] [-o profile.json] [--threads N] [--batch N] [--no-repack] [--json]',
   details:
-    'Loads the model and evaluates the prompt with every zone recorded (load, prefill, each layer and op on every\n' +
-    'pool thread), then writes the Chrome trace (-o, default profile.json) and the summary beside it\n' +
-    '(profile.summary.json), and prints the phases, the hotspot table and the bottleneck findings against this\n' +
-    "machine's measured limits. Without -p it evaluates --tokens synthetic token ids (default 128). --json prints\n" +
-    'the summary object. Generation (decode) is not in this build yet: the profile covers prompt evaluation.',
+    'Loads the model, evaluates the prompt, then generates -n/--max-tokens tokens (default 32; greedy, not stopped\n' +
+    'by the end-of-text token; 0: the prompt only) with every zone recorded (load, prefill, decode, sampling, each\n' +
+    'layer and op on every pool thread). Writes the Chrome trace (-o, default profile.json) and the summary beside\n' +
+    'it (profile.summary.json), and prints the phases, the hotspot table and the bottleneck findings against this\n' +
+    "machine's measured limits, with the decode's share of its memory-bandwidth ceiling. Without -p the prompt is\n" +
+    '--tokens synthetic token ids (default 128); with -p it is tokenized by the model\'s tokenizer (synthetic ids,\n' +
+    'said so, when the file has none). --no-repack reads every weight from the file mapping, as `hyperion run\n' +
+    '--no-repack`. --json prints the summary object.',
   options: {
     prompt: { type: 'string', short: 'p' },
     tokens: { type: 'string' },
     output: { type: 'string', short: 'o' },
     threads: { type: 'string' },
     batch: { type: 'string' },
+    'max-tokens': { type: 'string', short: 'n' },
+    'no-repack': { type: 'boolean' },
   },
   run,
 };
