@@ -158,6 +158,25 @@ typedef enum hy_threadpool_split {
 hyperion_status hy_threadpool_for_zoned(hy_threadpool *pool, hy_threadpool_split split, size_t n_items, size_t grain,
                                         hy_threadpool_range_fn fn, void *ctx, const hy_threadpool_zone *zone);
 
+/* What the caller's next run will read: n_items items of item_bytes each from
+ * base, split like a HY_THREADPOOL_STEAL run of that grain. */
+typedef struct hy_threadpool_read {
+    const void *base;
+    size_t item_bytes;
+    size_t n_items;
+    size_t grain;
+} hy_threadpool_read;
+
+/* hy_threadpool_for_zoned, and a hint: `then` (NULL: none) is what the next
+ * run will read. A participant that finishes its share of this run and waits
+ * (for the others, or for the next run) fetches the start of its share of
+ * that stretch into the cache meanwhile, so memory keeps streaming through
+ * the gaps between runs. A hint never changes results; then is read during
+ * the run only. */
+hyperion_status hy_threadpool_for_then(hy_threadpool *pool, hy_threadpool_split split, size_t n_items, size_t grain,
+                                       hy_threadpool_range_fn fn, void *ctx, const hy_threadpool_zone *zone,
+                                       const hy_threadpool_read *then);
+
 /* Run fn(ctx, task, thread_index) once for every task in [0, n_tasks),
  * claimed dynamically. Same results as hy_threadpool_for. */
 hyperion_status hy_threadpool_run(hy_threadpool *pool, hy_threadpool_task_fn fn, void *ctx, int n_tasks);

@@ -108,19 +108,24 @@ HY_TEST(threadpool_covers_every_item_exactly_once) {
         HY_CHECK_INT(hy_threadpool_size(pool), threads);
         for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
             for (size_t gi = 0; gi < sizeof grains / sizeof grains[0]; gi++) {
-                for (int mode = 0; mode < 4; mode++) {
+                for (int mode = 0; mode < 6; mode++) {
                     if (mode == 2 && gi > 0) continue; /* tasks have no grain */
-                    /* mode 3: the stealing split */
+                    /* mode 3: the stealing split; 4: with a hint of what comes
+                     * next (here the hits themselves, this run's grain); 5:
+                     * the dynamic split with a hint whose grain is 0 */
                     size_t n = sizes[si];
                     coverage c = { .hits = hits, .n = n, .grain = grains[gi] ? grains[gi] : 1, .active = threads };
                     if (mode == 2) c.grain = 1;
                     for (size_t i = 0; i < n; i++) atomic_store(&hits[i], 0);
                     for (int t = 0; t < HY_THREADPOOL_MAX_THREADS; t++) c.last_end[t] = (size_t)-1;
+                    const hy_threadpool_read then = { hits, sizeof *hits, n, mode == 4 ? grains[gi] : 0 };
                     hyperion_status st =
                         mode == 0   ? hy_threadpool_for(pool, n, grains[gi], cover_range, &c)
                         : mode == 1 ? hy_threadpool_for_static(pool, n, grains[gi], cover_static, &c)
                         : mode == 2 ? hy_threadpool_run(pool, cover_task, &c, (int)n)
-                                    : hy_threadpool_for_zoned(pool, HY_THREADPOOL_STEAL, n, grains[gi], cover_range, &c, NULL);
+                        : mode == 3 ? hy_threadpool_for_zoned(pool, HY_THREADPOOL_STEAL, n, grains[gi], cover_range, &c, NULL)
+                                    : hy_threadpool_for_then(pool, mode == 4 ? HY_THREADPOOL_STEAL : HY_THREADPOOL_DYNAMIC, n,
+                                                             grains[gi], cover_range, &c, NULL, &then);
                     if (st != HYPERION_OK || !check_once(&c) || atomic_load(&c.bad_index) ||
                         atomic_load(&c.bad_chunk) || atomic_load(&c.not_contiguous)) {
                         if (failures++ < 5)
