@@ -539,10 +539,30 @@ static void product_rows(void *arg, size_t begin, size_t end, int thread_index) 
                            own ? j->scratch_stride : 0);
 }
 
+/* Rows per chunk of a product of `rows` rows over `threads` threads. */
+static size_t product_grain(size_t rows, int threads) {
+    size_t grain = rows / ((size_t)threads * 8);
+    return grain < 16 ? 16 : (grain + 15) & ~(size_t)15;
+}
+
+/* The decode hint for a run followed by a product with weights `next`
+ * (NULL: none): what that product's participants will read. */
+static hy_threadpool_read next_read(const pass *ps, const hy_tensor *next) {
+    hy_threadpool_read r = { 0 };
+    if (ps->n != 1 || !next) return r;
+    const size_t rows = (size_t)hy_tensor_rows(next);
+    r.base = next->data;
+    r.item_bytes = next->row_bytes;
+    r.n_items = rows;
+    r.grain = product_grain(rows, hy_threadpool_active(ps->pool));
+    return r;
+}
+
 /* y[n, rows(w)] = src[n, ne0(w)] W^T, rows split across the pool. Chunks are
  * multiples of 16 rows (the widest register tile) and small enough that an
  * abort is noticed within a few milliseconds. names: the product's zone names
- * (matvec, matmul). A batch (matmul, compute-bound) hands chunks out
+ * (matvec, matmul); next: the weights the run after this one reads (NULL:
+ * none), the decode hint below. A batch (matmul, compute-bound) hands chunks out
  * dynamically. Decode (matvec, memory-bound) splits with stealing: each
  * thread streams its own contiguous share of the rows front to back, so its
  * prefetch runs ahead into rows it will read itself, and a thread that is
@@ -564,25 +584,6 @@ static void product_rows(void *arg, size_t begin, size_t end, int thread_index) 
  * medians of interleaved runs (tinyllama q4_0, 2 threads, two sittings): lower
  * with the hint in 6 of 9 pairs, by 0.3-1.6 ms of ~31 ms, higher in 2; q4_k_m
  * showed no difference through the host's noise. */
-/* Rows per chunk of a product of `rows` rows over `threads` threads. */
-static size_t product_grain(size_t rows, int threads) {
-    size_t grain = rows / ((size_t)threads * 8);
-    return grain < 16 ? 16 : (grain + 15) & ~(size_t)15;
-}
-
-/* The decode hint for a run followed by a product with weights `next`
- * (NULL: none): what that product's participants will read. */
-static hy_threadpool_read next_read(const pass *ps, const hy_tensor *next) {
-    hy_threadpool_read r = { 0 };
-    if (ps->n != 1 || !next) return r;
-    const size_t rows = (size_t)hy_tensor_rows(next);
-    r.base = next->data;
-    r.item_bytes = next->row_bytes;
-    r.n_items = rows;
-    r.grain = product_grain(rows, hy_threadpool_active(ps->pool));
-    return r;
-}
-
 static hyperion_status product(pass *ps, const hy_tensor *w, const hy_tensor *next, const char *const names[2],
                                const float *src, size_t src_stride, float *y) {
     hyperion_status s = prepare_input(ps, w, src, src_stride);

@@ -34,6 +34,11 @@
  * (single-threaded glue between kernels: microseconds) and lets workers sleep
  * between tokens, where each idle worker then burns at most 50 us of CPU.
  * While a duty cycle is in force nobody spins.
+ *
+ * A spinning thread can do one useful thing: a run may name what the next
+ * run will read (hy_threadpool_for_then), and a participant that finished
+ * its share fetches the start of its share of that into L2 while it waits,
+ * for the others or for the next post (spin_on, wait_for_workers).
  */
 #include "runtime/threadpool.h"
 
