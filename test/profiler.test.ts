@@ -71,11 +71,9 @@ function expectedCalls(info: ModelInfo, n: number, b: number, t: number): Map<st
   const quantize = (rows: number) => add('quantize', rows === 1 ? 1 : 1 + participants(rows, 4));
   const chunks: number[] = [];
   for (let done = 0; done < n; done += b) chunks.push(Math.min(b, n - done));
-  // the load phase and its steps: the file opened, the copies in the kernels' layouts, the vocabulary
+  // the load phase, and within it the copies in the kernels' layouts when there are any
   add('load', 1);
-  add('open', 1);
-  add('repack', 1);
-  add('vocab', 1);
+  if (info.repackedBytes > 0) add('repack', 1);
   // evaluate() takes one turn on the model per chunk (runtime/model.c), so each chunk is its own prefill pass
   add('prefill', chunks.length);
   chunks.forEach((c, i) => {

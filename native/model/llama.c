@@ -139,10 +139,7 @@ hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out) {
 }
 
 hyperion_status hy_llama_model_open(const char *path, hy_llama_model **out) {
-    HY_ZONE_OP(zone, "open", -1, .dims = { 0 });
-    hyperion_status s = model_load(path, out);
-    HY_ZONE_END(zone);
-    return s;
+    return model_load(path, out);
 }
 
 void hy_llama_model_free(hy_llama_model *m) {

@@ -37,7 +37,7 @@ typedef struct hy_llama_model {
  * Recorded as the profiler's load phase. */
 hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out);
 
-/* hy_llama_model_load as one op zone ("open"), for a caller whose own load
+/* hy_llama_model_load without its phase zone, for a caller whose own load
  * phase zone spans more than the file (runtime/model.c: the pool, the
  * repacking, the vocabulary). Same contract otherwise. */
 hyperion_status hy_llama_model_open(const char *path, hy_llama_model **out);

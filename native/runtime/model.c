@@ -38,9 +38,10 @@ static void turns_destroy(hy_model *m) {
     pthread_mutex_destroy(&m->limits_mu);
 }
 
-/* The load's steps, each an op zone of the load phase: open (the file
- * validated, mapped and bound), repack (the copies in the kernels' layouts),
- * vocab (the tokenizer built from the file). */
+/* The load's steps, inside the load phase zone (hy_model_load). Only the
+ * repacking is an op zone of its own, carrying its bytes: the rest (the file
+ * validated, mapped and bound; the tokenizer built) has no bytes or flops to
+ * judge, and stays the phase's own time. */
 static hyperion_status load_steps(const char *path, const hy_model_params *params, hy_model **out) {
     uint64_t start = hy_clock_monotonic_ns();
     hy_model *m = hyperionCalloc(1, sizeof *m, HYPERION_TAG_MODEL);
@@ -65,18 +66,16 @@ static hyperion_status load_steps(const char *path, const hy_model_params *param
     if (s == HYPERION_OK && params->repack_weights) {
         const uint64_t t0 = hyperionProfilerNow();
         s = hy_llama_model_repack(m->llama, m->pool);
-        /* recorded afterwards, when the bytes are known: each copy read from the mapping and written */
-        hyperionProfilerRecordZone("repack", HYPERION_ZONE_OP, t0, hyperionProfilerNow(),
-                                   &(const hyperion_zone_meta){ .layer = -1, .bytes = 2 * m->llama->repacked_bytes });
+        /* recorded afterwards, when the bytes are known (each copy read from the
+         * mapping and written), and only when something was copied */
+        if (m->llama->repacked_bytes)
+            hyperionProfilerRecordZone("repack", HYPERION_ZONE_OP, t0, hyperionProfilerNow(),
+                                       &(const hyperion_zone_meta){ .layer = -1, .bytes = 2 * m->llama->repacked_bytes });
     }
     /* The vocabulary is shared with Tokenizer objects that may outlive the
      * model, so it is not charged to the model's budget (nor to its leak check). */
     hyperionSetThreadMemoryBudget(outer);
-    if (s == HYPERION_OK) {
-        HY_ZONE_OP(zv, "vocab", -1, .dims = { 0 });
-        s = hy_vocab_from_gguf(m->llama->gguf, &m->vocab);
-        HY_ZONE_END(zv);
-    }
+    if (s == HYPERION_OK) s = hy_vocab_from_gguf(m->llama->gguf, &m->vocab);
     hyperionSetThreadMemoryBudget(m->budget);
     if (s == HYPERION_OK && m->vocab && hy_tokenizer_n_vocab(m->vocab->tok) != m->llama->hp.n_vocab)
         s = HY_RAISE_WITH(HYPERION_MODEL_INVALID, "convert the model again",
