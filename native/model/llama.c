@@ -96,7 +96,7 @@ static hyperion_status build_rope_divisors(hy_llama_model *m) {
     return HYPERION_OK;
 }
 
-static hyperion_status model_load(const char *path, hy_llama_model **out) {
+hyperion_status hy_llama_model_open(const char *path, hy_llama_model **out) {
     *out = NULL;
     hy_llama_model *m = hyperionCalloc(1, sizeof *m, HYPERION_TAG_MODEL);
     if (!m) return hyperionGetLastError()->code;
@@ -133,13 +133,9 @@ static hyperion_status model_load(const char *path, hy_llama_model **out) {
 
 hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out) {
     HY_ZONE_PHASE(zone, HYPERION_PHASE_LOAD);
-    hyperion_status s = model_load(path, out);
+    hyperion_status s = hy_llama_model_open(path, out);
     HY_ZONE_END(zone);
     return s;
-}
-
-hyperion_status hy_llama_model_open(const char *path, hy_llama_model **out) {
-    return model_load(path, out);
 }
 
 void hy_llama_model_free(hy_llama_model *m) {

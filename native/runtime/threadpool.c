@@ -219,13 +219,18 @@ typedef struct pf_region {
 
 static size_t split_point(size_t n, int p, int i);
 
+/* Chunks of grain in n items, and the participants a run of them gets from
+ * `active` threads (one chunk each at least). */
+static size_t chunk_count(size_t n, size_t grain) { return n / grain + (n % grain != 0); }
+static int participants_for(size_t chunks, int active) { return (size_t)active < chunks ? active : (int)chunks; }
+
 /* Participant index's share of `then`, as the next run would split it over
  * `active` threads (the split of dispatch and take_chunk). */
 static pf_region share_of(const hy_threadpool_read *then, int active, int index) {
     pf_region r = { NULL, NULL };
     if (!then->base || !then->grain || !then->n_items) return r;
-    size_t chunks = then->n_items / then->grain + (then->n_items % then->grain != 0);
-    int p = (size_t)active < chunks ? active : (int)chunks;
+    size_t chunks = chunk_count(then->n_items, then->grain);
+    int p = participants_for(chunks, active);
     if (index >= p) return r;
     size_t first = split_point(chunks, p, index) * then->grain, last = split_point(chunks, p, index + 1) * then->grain;
     if (last > then->n_items) last = then->n_items;
@@ -516,8 +521,8 @@ static hyperion_status dispatch(hy_threadpool *pool, job *j) {
     int active = atomic_load(&pool->n_active);
     int percent = atomic_load(&pool->duty_percent);
     if (j->grain == 0) j->grain = 1;
-    j->n_chunks = j->n_items / j->grain + (j->n_items % j->grain != 0);
-    j->n_participants = (size_t)active < j->n_chunks ? active : (int)j->n_chunks;
+    j->n_chunks = chunk_count(j->n_items, j->grain);
+    j->n_participants = participants_for(j->n_chunks, active);
     if (j->kind == JOB_STEAL && j->n_chunks > UINT32_MAX) j->kind = JOB_DYNAMIC; /* ranges hold 32-bit indices */
     if (j->kind == JOB_STEAL)
         for (int i = 0; i < j->n_participants; i++)

@@ -151,7 +151,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const [summary, hotspots, bottlenecks] = await Promise.all([getProfile(), getHotspots(10), analyzeBottlenecks(model)]);
   const info = model.info;
   await model.dispose();
-  const work = generated > 0
+  const work = generate > 0
     ? `evaluation of ${ids.ids.length} prompt tokens (prefill), then ${generated} tokens generated one at a time (decode, greedy)`
     : `evaluation of ${ids.ids.length} prompt tokens (prefill); no generation (--max-tokens 0)`;
 
