@@ -118,6 +118,18 @@ static inline const hy_quant_kernels *hy_quant(void) {
 typedef void (*hy_matvec_fn)(const uint8_t *w, size_t row_bytes, int64_t n, const void *xq,
                              float *y, int64_t r0, int64_t r1);
 
+/* Activation data a matvec kernel would otherwise make on each call, made
+ * once per activation (n elements, xq) into prep (at most
+ * HY_MATVEC_PREP_BYTES(n) bytes, 64-byte aligned), and the product that reads
+ * it: the same numbers as the matvec kernel it stands for. */
+typedef void (*hy_matvec_prepare_fn)(int64_t n, const void *xq, void *prep);
+typedef void (*hy_matvec_prepped_fn)(const uint8_t *w, size_t row_bytes, int64_t n, const void *xq, const void *prep,
+                                     float *y, int64_t r0, int64_t r1);
+
+/* Every table's prep for rows of n elements fits in this many bytes (x86:
+ * 8 bytes per block of 32, rounded up to 64, and 32 per block more for x8). */
+#define HY_MATVEC_PREP_BYTES(n) ((size_t)(n) / 32 * 40 + 64)
+
 /* y[t * y_stride + r] = dot(row r of w, activation row t) for t < n_tokens and
  * r in [r0, r1). xq: n_tokens rows of xq_row_bytes bytes. scratch: NULL, or at
  * least matmul_scratch(wt, n, n_tokens) bytes of writable, 64-byte aligned
@@ -139,6 +151,10 @@ typedef struct hy_matmul_kernels {
      * a piece at a time on the stack, for matvec[wt]. */
     hy_matvec_fn matvec_x8[HY_W_COUNT];
     hy_matmul_fn matmul_x8[HY_W_COUNT];
+    /* matvec[wt] / matvec_x8[wt] with their per-call activation data made
+     * once (hy_matvec_prepare, matmul.h); NULL where the kernel makes none */
+    hy_matvec_prepare_fn matvec_prepare[HY_W_COUNT], matvec_x8_prepare[HY_W_COUNT];
+    hy_matvec_prepped_fn matvec_prepped[HY_W_COUNT], matvec_x8_prepped[HY_W_COUNT];
 } hy_matmul_kernels;
 
 extern const hy_matmul_kernels hy_matmul_kernels_scalar;

@@ -91,6 +91,56 @@ void hy_matvec(const hy_tensor *w, const void *xq, float *y, int64_t row_begin, 
     k->matvec[wt](w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, y, row_begin, row_end);
 }
 
+size_t hy_matvec_prep_bytes(int64_t n) { return n > 0 ? HY_MATVEC_PREP_BYTES(n) : 0; }
+
+/* The table's prepare / prepped pair for w's type and layout (NULL: none). */
+static hy_matvec_prepare_fn prepare_fn(const hy_matmul_kernels *k, const hy_tensor *w, int wt) {
+    return w->layout == HY_LAYOUT_X8 ? k->matvec_x8_prepare[wt] : k->matvec_prepare[wt];
+}
+
+int hy_matvec_prepare(hy_matvec_prep *prep, const hy_tensor *w, const void *xq) {
+    if (!prep) return 0;
+    hy_matvec_prep_clear(prep);
+    const int wt = w ? usable(w, 0, 1) : -1;
+    if (wt < 0 || !xq || !prep->data || prep->capacity < hy_matvec_prep_bytes((int64_t)w->ne[0])) return 0;
+    const hy_matmul_kernels *k = hy_matmul_table();
+    const hy_matvec_prepare_fn make = prepare_fn(k, w, wt);
+    /* x8 rows on a table without x8 kernels go through the GGUF-order fallback */
+    if (!make || (w->layout == HY_LAYOUT_X8 && !k->matvec_x8[wt])) return 0;
+    make((int64_t)w->ne[0], xq, prep->data);
+    prep->table = k;
+    prep->xq = xq;
+    prep->n = w->ne[0];
+    prep->type = w->type;
+    prep->layout = w->layout;
+    return 1;
+}
+
+int hy_matvec_prep_fits(const hy_matvec_prep *prep, const hy_tensor *w, const void *xq) {
+    return prep && w && prep->table && prep->table == (const void *)hy_matmul_table() && prep->xq == xq &&
+           prep->n == w->ne[0] && prep->type == w->type && prep->layout == w->layout;
+}
+
+void hy_matvec_prep_clear(hy_matvec_prep *prep) {
+    if (!prep) return;
+    prep->table = NULL;
+    prep->xq = NULL;
+    prep->n = 0;
+}
+
+void hy_matvec_prepped(const hy_tensor *w, const void *xq, const hy_matvec_prep *prep, float *y, int64_t row_begin,
+                       int64_t row_end) {
+    if (!hy_matvec_prep_fits(prep, w, xq)) {
+        hy_matvec(w, xq, y, row_begin, row_end);
+        return;
+    }
+    const int wt = usable(w, row_begin, row_end);
+    if (wt < 0 || !y) return;
+    const hy_matmul_kernels *k = prep->table;
+    const hy_matvec_prepped_fn run = w->layout == HY_LAYOUT_X8 ? k->matvec_x8_prepped[wt] : k->matvec_prepped[wt];
+    run(w->data, (size_t)w->row_bytes, (int64_t)w->ne[0], xq, prep->data, y, row_begin, row_end);
+}
+
 size_t hy_matmul_scratch_bytes(const hy_tensor *w, int64_t n_tokens) {
     const int wt = w ? hy_wtype_of(w->type) : -1;
     if (wt < 0 || n_tokens < 2) return 0;

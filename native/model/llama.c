@@ -196,6 +196,9 @@ struct hy_llama_context {
     /* what xq holds now, so q/k/v (and gate/up) share one quantization */
     const float *xq_src;
     uint32_t xq_type;
+    /* a decode activation's data for the matvec kernels, made once for the
+     * products (and all their chunks) that read it; cleared with xq */
+    hy_matvec_prep mv_prep;
 
     /* profiler names of the weight products, interned once here: entry
      * layer * HY_L_COUNT + tensor (the output weight after the last layer)
@@ -355,6 +358,7 @@ static hyperion_status size_chunk_buffers(hy_llama_context *c, uint32_t n) {
     c->rope_sin = (float *)(void *)(b + off[CHUNK_SIN]);
     c->xq = b + off[CHUNK_XQ];
     c->xq_src = NULL;
+    hy_matvec_prep_clear(&c->mv_prep);
     return HYPERION_OK;
 }
 
@@ -411,6 +415,13 @@ hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_ll
         if (!c->v_cache) s = hyperionGetLastError()->code;
     }
     c->xq_row_bytes = (model->max_activation_row_bytes + 63) & ~(size_t)63;
+    if (s == HYPERION_OK) {
+        uint32_t widest = hp->n_embd > hp->n_embd_q ? hp->n_embd : hp->n_embd_q;
+        if (hp->n_ff > widest) widest = hp->n_ff;
+        c->mv_prep.capacity = hy_matvec_prep_bytes(widest);
+        c->mv_prep.data = hyperionAllocAligned(c->mv_prep.capacity, 64, HYPERION_TAG_ACTIVATIONS);
+        if (!c->mv_prep.data) s = hyperionGetLastError()->code;
+    }
     /* the chunk buffers are sized by the first decode (size_chunk_buffers) */
     c->product_names = scratch((size_t)hp->n_layer * HY_L_COUNT + 1, sizeof *c->product_names, &s);
     if (s == HYPERION_OK) name_products(c);
@@ -426,7 +437,8 @@ hyperion_status hy_llama_context_create(const hy_llama_model *model, const hy_ll
 
 void hy_llama_context_free(hy_llama_context *c) {
     if (!c) return;
-    void *blocks[] = { c->k_cache, c->v_cache, c->chunk, c->scores, c->mm_scratch, (void *)c->product_names };
+    void *blocks[] = { c->k_cache, c->v_cache, c->chunk, c->scores, c->mm_scratch, (void *)c->product_names,
+                       c->mv_prep.data };
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) hyperionFree(blocks[i]);
     hyperionFree(c);
 }
@@ -493,6 +505,7 @@ static hyperion_status prepare_input(pass *ps, const hy_tensor *w, const float *
     }
 #undef QUANT_ROW_BYTES
 #undef QUANT_ROW_FLOPS
+    hy_matvec_prep_clear(&c->mv_prep); /* made from what xq held */
     if (s != HYPERION_OK) {
         c->xq_src = NULL;
         return s;
@@ -510,6 +523,7 @@ static void invalidate_input(hy_llama_context *c) {
 typedef struct product_job {
     const hy_tensor *w;
     const void *xq;
+    const hy_matvec_prep *prep;  /* decode: the activation's data for the kernels (or none) */
     size_t xq_row_bytes;
     float *y;
     int64_t n_tokens;
@@ -521,7 +535,7 @@ typedef struct product_job {
 static void product_rows(void *arg, size_t begin, size_t end, int thread_index) {
     product_job *j = arg;
     if (j->n_tokens == 1) {
-        hy_matvec(j->w, j->xq, j->y, (int64_t)begin, (int64_t)end);
+        hy_matvec_prepped(j->w, j->xq, j->prep, j->y, (int64_t)begin, (int64_t)end);
         return;
     }
     /* this thread's own block; a thread index outside it (never, after
@@ -532,11 +546,15 @@ static void product_rows(void *arg, size_t begin, size_t end, int thread_index) 
                            own ? j->scratch_stride : 0);
 }
 
-/* Rows per chunk of a product of `rows` rows over `threads` threads. */
+/* Rows per chunk of a batched product of `rows` rows over `threads` threads. */
 static size_t product_grain(size_t rows, int threads) {
     size_t grain = rows / ((size_t)threads * 8);
     return grain < 16 ? 16 : (grain + 15) & ~(size_t)15;
 }
+
+/* Rows per chunk of a decode product: the smallest piece the stealing split
+ * hands out (its pieces grow to an eighth of a share while much is left). */
+#define DECODE_GRAIN 16
 
 /* The decode hint for a run followed by a product with weights `next`
  * (NULL: none): what that product's participants will read. */
@@ -547,13 +565,13 @@ static hy_threadpool_read next_read(const pass *ps, const hy_tensor *next) {
     r.base = next->data;
     r.item_bytes = next->row_bytes;
     r.n_items = rows;
-    r.grain = product_grain(rows, hy_threadpool_active(ps->pool));
+    r.grain = DECODE_GRAIN;
     return r;
 }
 
 /* y[n, rows(w)] = src[n, ne0(w)] W^T, rows split across the pool. Chunks are
- * multiples of 16 rows (the widest register tile) and small enough that an
- * abort is noticed within a few milliseconds. names: the product's zone names
+ * multiples of 16 rows (the widest register tile) and calls small enough that
+ * an abort is noticed within a few milliseconds. names: the product's zone names
  * (matvec, matmul); next: the weights the run after this one reads (NULL:
  * none), the decode hint below. A batch (matmul, compute-bound) hands chunks out
  * dynamically. Decode (matvec, memory-bound) splits with stealing: each
@@ -576,18 +594,31 @@ static hy_threadpool_read next_read(const pass *ps, const hy_tensor *next) {
  * would otherwise idle), fetches the start of its next share into L2. Per-token
  * medians of interleaved runs (tinyllama q4_0, 2 threads, two sittings): lower
  * with the hint in 6 of 9 pairs, by 0.3-1.6 ms of ~31 ms, higher in 2; q4_k_m
- * showed no difference through the host's noise. */
+ * showed no difference through the host's noise.
+ * Decode chunks are DECODE_GRAIN rows, and the stealing split hands them out
+ * in pieces that shrink toward the end of each share, so the two threads
+ * finish a product within ~16 rows of each other (fixed eighths of a share
+ * left one waiting up to a whole eighth: p10/p90 +-15 us a product, ~155
+ * products a token). Small pieces are cheap because the activation's data
+ * for the Q4_0 / Q8_0 kernels is made once per activation (mv_prep), not per
+ * call (~240 ns a call for 2048-element rows, ~650 for 5632: a driver outside
+ * the repo). Both together, interleaved pairs with the previous build
+ * (tinyllama, 512-token prompt, 128 tokens, 2 threads, steal under 1%): q4_0
+ * faster in 3 of 3 pairs, medians 33.47 against 32.17 tok/s; q4_k_m faster in
+ * 3 of 3, 28.59 against 27.89. */
 static hyperion_status product(pass *ps, const hy_tensor *w, const hy_tensor *next, const char *const names[2],
                                const float *src, size_t src_stride, float *y) {
     hyperion_status s = prepare_input(ps, w, src, src_stride);
     if (s != HYPERION_OK) return s;
     size_t rows = (size_t)hy_tensor_rows(w);
-    size_t grain = product_grain(rows, hy_threadpool_active(ps->pool));
-    product_job j = { w, ps->c->xq, ps->c->xq_row_bytes, y, ps->n, ps->c->mm_scratch, ps->c->mm_stride,
-                      ps->c->mm_threads };
+    hy_llama_context *c = ps->c;
+    product_job j = { w, c->xq, NULL, c->xq_row_bytes, y, ps->n, c->mm_scratch, c->mm_stride, c->mm_threads };
     const int64_t n = ps->n, cols = (int64_t)w->ne[0];
     const int batched = n > 1;
+    const size_t grain = batched ? product_grain(rows, hy_threadpool_active(ps->pool)) : DECODE_GRAIN;
     HY_ZONE_OP(zm, names[batched], ps->zone_layer, .dims = { (int64_t)rows, cols, n }, .type = type_name(w->type));
+    if (!batched && (hy_matvec_prep_fits(&c->mv_prep, w, c->xq) || hy_matvec_prepare(&c->mv_prep, w, c->xq)))
+        j.prep = &c->mv_prep;
     hy_threadpool_zone zone, *zp = NULL;
     if (zm.buffer) {
         /* per row: the weight row, the outputs written; per participant: the activations it reads */

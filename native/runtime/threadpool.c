@@ -91,6 +91,7 @@ typedef struct job {
     size_t n_items;
     size_t grain;
     size_t n_chunks;
+    size_t max_piece;              /* JOB_STEAL: the most chunks one take gets */
     int n_participants;
     int measure_cpu;               /* 1: participants add their thread CPU time to cpu_ns */
     const atomic_int *abort_flag;  /* snapshot of the pool's flag for this run */
@@ -225,7 +226,7 @@ static size_t chunk_count(size_t n, size_t grain) { return n / grain + (n % grai
 static int participants_for(size_t chunks, int active) { return (size_t)active < chunks ? active : (int)chunks; }
 
 /* Participant index's share of `then`, as the next run would split it over
- * `active` threads (the split of dispatch and take_chunk). */
+ * `active` threads (the split of dispatch and take_piece). */
 static pf_region share_of(const hy_threadpool_read *then, int active, int index) {
     pf_region r = { NULL, NULL };
     if (!then->base || !then->grain || !then->n_items) return r;
@@ -332,13 +333,14 @@ typedef struct slice_cost {
     uint64_t items, bytes, flops;
 } slice_cost;
 
-static void run_chunk(const job *j, size_t chunk, int index, slice_cost *cost) {
+/* Chunks [chunk, chunk + count) in one call (count 1 but for JOB_STEAL). */
+static void run_chunks(const job *j, size_t chunk, size_t count, int index, slice_cost *cost) {
     if (j->kind == JOB_TASKS) {
         j->task_fn(j->ctx, (int)chunk, index);
         return;
     }
     size_t begin = chunk * j->grain;
-    size_t end = j->n_items - begin < j->grain ? j->n_items : begin + j->grain;
+    size_t end = j->n_items - begin <= count * j->grain ? j->n_items : begin + count * j->grain;
     j->range_fn(j->ctx, begin, end, index);
     if (cost) {
         cost->items += end - begin;
@@ -364,18 +366,25 @@ static size_t split_point(size_t n, int p, int i) {
     return q * (size_t)i + ((size_t)i < r ? (size_t)i : r);
 }
 
-/* JOB_STEAL: take one chunk of participant victim's range, from its front
- * (the owner) or its back (anyone else). 1 and *chunk when there was one. */
-static int take_chunk(hy_threadpool *pool, int victim, int from_front, size_t *chunk) {
+/* JOB_STEAL: take a piece of participant victim's range, from its front
+ * (the owner) or its back (anyone else): a quarter of the chunks left there,
+ * at least one and at most max_piece. So pieces are large while much is left
+ * (few calls, each with its per-call setup) and single chunks at the end,
+ * where a large piece would leave the others waiting. Returns the chunks
+ * taken (0: none left), the first in *first. */
+static size_t take_piece(hy_threadpool *pool, int victim, int from_front, size_t max_piece, size_t *first) {
     _Atomic uint64_t *range = &pool->workers[victim].steal_range;
     uint64_t r = atomic_load_explicit(range, memory_order_relaxed);
     for (;;) {
         uint64_t front = r & 0xFFFFFFFFu, back = r >> 32;
         if (front >= back) return 0;
-        uint64_t next = from_front ? (front + 1) | back << 32 : front | (back - 1) << 32;
+        uint64_t k = (back - front) / 4;
+        if (k < 1) k = 1;
+        if (k > max_piece) k = max_piece;
+        uint64_t next = from_front ? (front + k) | back << 32 : front | (back - k) << 32;
         if (atomic_compare_exchange_weak_explicit(range, &r, next, memory_order_relaxed, memory_order_relaxed)) {
-            *chunk = (size_t)(from_front ? front : back - 1);
-            return 1;
+            *first = (size_t)(from_front ? front : back - k);
+            return (size_t)k;
         }
     }
 }
@@ -399,21 +408,21 @@ static void participate(hy_threadpool *pool, const job *j, int index) {
         size_t last = split_point(j->n_chunks, j->n_participants, index + 1);
         for (size_t c = split_point(j->n_chunks, j->n_participants, index); c < last; c++) {
             if (abort_requested(pool, j)) break;
-            run_chunk(j, c, index, cost);
+            run_chunks(j, c, 1, index, cost);
         }
     } else if (j->kind == JOB_STEAL) {
         /* own run front to back, then the others' runs from their backs */
-        size_t c;
+        size_t c, taken;
         for (int k = 0; k < j->n_participants && !abort_requested(pool, j);) {
             int victim = (index + k) % j->n_participants;
-            if (take_chunk(pool, victim, k == 0, &c)) run_chunk(j, c, index, cost);
+            if ((taken = take_piece(pool, victim, k == 0, j->max_piece, &c))) run_chunks(j, c, taken, index, cost);
             else k++;
         }
     } else {
         while (!abort_requested(pool, j)) {
             size_t c = atomic_fetch_add_explicit(&pool->next_chunk, 1, memory_order_relaxed);
             if (c >= j->n_chunks) break;
-            run_chunk(j, c, index, cost);
+            run_chunks(j, c, 1, index, cost);
         }
     }
     tl_index = -1;
@@ -524,6 +533,10 @@ static hyperion_status dispatch(hy_threadpool *pool, job *j) {
     j->n_chunks = chunk_count(j->n_items, j->grain);
     j->n_participants = participants_for(j->n_chunks, active);
     if (j->kind == JOB_STEAL && j->n_chunks > UINT32_MAX) j->kind = JOB_DYNAMIC; /* ranges hold 32-bit indices */
+    /* a piece is at most an eighth of a participant's share (the old fixed
+     * chunk of a product: small enough that an abort is seen soon) */
+    j->max_piece = j->n_chunks / (8 * (size_t)j->n_participants);
+    if (j->max_piece < 1) j->max_piece = 1;
     if (j->kind == JOB_STEAL)
         for (int i = 0; i < j->n_participants; i++)
             atomic_store_explicit(&pool->workers[i].steal_range,

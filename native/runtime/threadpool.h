@@ -145,11 +145,15 @@ typedef enum hy_threadpool_split {
     HY_THREADPOOL_STATIC = 1,    /* as hy_threadpool_for_static */
     /* Participant t owns the t-th of the equal contiguous runs of chunks (as
      * STATIC) and works through it front to back; one that has finished its
-     * own takes the others' chunks one at a time from the backs of their runs.
-     * Each thread reads one contiguous stretch (what a memory-bound product
-     * wants: one stream a prefetch stays ahead of), and a thread the OS
-     * preempts does not hold up the run. Chunk boundaries are multiples of
-     * grain; which participant runs a chunk is not fixed. */
+     * own takes the others' chunks from the backs of their runs. Each take
+     * is a piece of a quarter of the chunks left in that run, at most an
+     * eighth of a share and at least one chunk, and is one call of fn: few
+     * calls while much is left, single chunks at the end, so participants
+     * finish within about one chunk of each other. Each thread reads one
+     * contiguous stretch (what a memory-bound product wants: one stream a
+     * prefetch stays ahead of), and a thread the OS preempts does not hold up
+     * the run. Call boundaries are multiples of grain (the smallest piece);
+     * which participant runs a chunk is not fixed. */
     HY_THREADPOOL_STEAL = 2
 } hy_threadpool_split;
 

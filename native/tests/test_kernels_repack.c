@@ -258,3 +258,109 @@ HY_TEST(repack_entry_points_read_the_layout) {
         release(&p);
     }
 }
+
+/* ---- decode with the activation's data made once (hy_matvec_prepare) ---- */
+
+/* Every table with prepared entries: the prepared product over a row range
+ * cut into pieces gives the table's matvec numbers bit for bit (the same
+ * side data, the same sums), in both layouts, on odd sizes. */
+HY_TEST(matvec_prepped_matches_matvec_on_odd_sizes) {
+    const void *tables[6];
+    int nt = 0;
+    const void *t;
+    static const hyperion_isa isas[] = { HYPERION_ISA_SCALAR, HYPERION_ISA_AVX2, HYPERION_ISA_AVX512, HYPERION_ISA_NEON };
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+        if ((t = hy_kernel_table_for(HY_KGROUP_MATMUL, isas[i]))) tables[nt++] = t;
+    if ((t = hy_kernel_table_avx512_novnni(HY_KGROUP_MATMUL))) tables[nt++] = t;
+    static const int64_t blocks[] = { 1, 7, 9, 27, 64, 515, 600 };   /* 515, 600: two side-data chunks */
+    static const uint32_t types[] = { HY_TYPE_Q4_0, HY_TYPE_Q8_0 };
+    int checked = 0;
+    for (int ti = 0; ti < nt; ti++) {
+        const hy_matmul_kernels *k = tables[ti];
+        for (size_t ty = 0; ty < 2; ty++)
+            for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++)
+                for (int x8 = 0; x8 < 2; x8++) {
+                    const int wt = hy_wtype_of(types[ty]);
+                    hy_matvec_prepare_fn make_prep = x8 ? k->matvec_x8_prepare[wt] : k->matvec_prepare[wt];
+                    hy_matvec_prepped_fn run = x8 ? k->matvec_x8_prepped[wt] : k->matvec_prepped[wt];
+                    hy_matvec_fn plain = x8 ? k->matvec_x8[wt] : k->matvec[wt];
+                    HY_CHECK(!make_prep == !run); /* both or neither */
+                    if (!make_prep) continue;
+                    const int64_t n = 32 * blocks[b], rows = 37;
+                    x8_problem p = make(types[ty], n, rows, 1);
+                    const uint8_t *w = x8 ? p.w8 : p.w;
+                    const size_t bytes = HY_MATVEC_PREP_BYTES(n);
+                    uint8_t *prep = aligned_alloc(64, (bytes + 63) / 64 * 64);
+                    memset(prep, 0xA5, (bytes + 63) / 64 * 64);
+                    make_prep(n, p.xq, prep);
+                    float ref[37], got[37];
+                    for (int r = 0; r < rows; r++) ref[r] = got[r] = SENTINEL;
+                    plain(w, p.rb, n, p.xq, ref, 2, rows);
+                    for (int64_t r0 = 2; r0 < rows; r0 += 5) run(w, p.rb, n, p.xq, prep, got, r0, r0 + 5 < rows ? r0 + 5 : rows);
+                    if (memcmp(ref, got, sizeof ref) != 0)
+                        hy_test_fail(__FILE__, __LINE__, "table %d %s%s n=%lld: prepared product differs from matvec", ti,
+                                     hy_type_get(types[ty])->name, x8 ? " x8" : "", (long long)n);
+                    checked++;
+                    free(prep);
+                    release(&p);
+                }
+    }
+    if (checked == 0) printf("    (no table here has prepared entries)\n");
+}
+
+/* The entry points: data made once serves every range; it is used only for
+ * the weights' type, layout and row length, the activation and the kernels
+ * it was made for, and hy_matvec_prepped is hy_matvec otherwise. */
+HY_TEST(matvec_prepare_entry_points_fall_back_when_the_data_does_not_fit) {
+    const int64_t n = 32 * 27, rows = 19;
+    x8_problem p = make(HY_TYPE_Q4_0, n, rows, 2);
+    hy_matvec_prep prep = { 0 };
+    prep.capacity = hy_matvec_prep_bytes(n);
+    prep.data = aligned_alloc(64, (prep.capacity + 63) / 64 * 64);
+    float ref[19], got[19];
+    for (int layout = 0; layout < 2; layout++) {
+        const hy_tensor *w = layout ? &p.t8 : &p.t;
+        hy_matvec(w, p.xq, ref, 0, rows);
+        const int made = hy_matvec_prepare(&prep, w, p.xq);
+        hyperion_isa isa;
+        HY_CHECK_INT(hyperionGetKernelIsa("matmul", &isa), HYPERION_OK);
+        /* x86 tables make data for Q4_0 in the layouts they read natively */
+        if (isa == HYPERION_ISA_AVX512 || (isa == HYPERION_ISA_AVX2 && !layout)) HY_CHECK_INT(made, 1);
+        HY_CHECK_INT(hy_matvec_prep_fits(&prep, w, p.xq), made);
+        for (int64_t r0 = 0; r0 < rows; r0 += 4) hy_matvec_prepped(w, p.xq, &prep, got, r0, r0 + 4 < rows ? r0 + 4 : rows);
+        HY_CHECK(memcmp(ref, got, sizeof ref) == 0);
+        /* another activation (the second token's row), or the other layout: not used */
+        const uint8_t *x2 = p.xq + p.xb;
+        HY_CHECK_INT(hy_matvec_prep_fits(&prep, w, x2), 0);
+        hy_matvec(w, x2, ref, 0, rows);
+        hy_matvec_prepped(w, x2, &prep, got, 0, rows);
+        HY_CHECK(memcmp(ref, got, sizeof ref) == 0);
+        HY_CHECK_INT(hy_matvec_prep_fits(&prep, layout ? &p.t : &p.t8, p.xq), 0);
+        /* the scalar kernels forced after the data was made: hy_matvec's numbers */
+        HY_CHECK_INT(hyperionEnableSIMD("matmul", 0), HYPERION_OK);
+        HY_CHECK_INT(hy_matvec_prep_fits(&prep, w, p.xq), 0);
+        hy_matvec(w, p.xq, ref, 0, rows);
+        hy_matvec_prepped(w, p.xq, &prep, got, 0, rows);
+        HY_CHECK(memcmp(ref, got, sizeof ref) == 0);
+        HY_CHECK_INT(hy_matvec_prepare(&prep, w, p.xq), 0); /* the reference makes none */
+        HY_CHECK_INT(hyperionEnableSIMD("matmul", 1), HYPERION_OK);
+        hy_matvec_prep_clear(&prep);
+        HY_CHECK_INT(hy_matvec_prep_fits(&prep, w, p.xq), 0);
+    }
+    /* a buffer too small, no buffer, no prep, a bad range: nothing made, nothing read */
+    hy_matvec_prep small = prep;
+    small.capacity = hy_matvec_prep_bytes(n) - 1;
+    HY_CHECK_INT(hy_matvec_prepare(&small, &p.t, p.xq), 0);
+    HY_CHECK_INT(hy_matvec_prep_fits(&small, &p.t, p.xq), 0);
+    hy_matvec_prep none = { 0 };
+    none.capacity = prep.capacity;
+    HY_CHECK_INT(hy_matvec_prepare(&none, &p.t, p.xq), 0);
+    HY_CHECK_INT(hy_matvec_prepare(NULL, &p.t, p.xq), 0);
+    HY_CHECK_INT(hy_matvec_prep_bytes(0), 0);
+    for (int r = 0; r < rows; r++) got[r] = SENTINEL;
+    hy_matvec_prepped(&p.t, p.xq, NULL, got, 5, 5);
+    hy_matvec_prepped(&p.t, p.xq, &prep, got, 0, rows + 1);
+    for (int r = 0; r < rows; r++) HY_CHECK(got[r] == SENTINEL);
+    free(prep.data);
+    release(&p);
+}

@@ -64,7 +64,8 @@ typedef struct coverage {
     size_t n, grain;
     int active;
     atomic_int bad_index;      /* thread_index outside 0..active-1 */
-    atomic_int bad_chunk;      /* a range not on a grain boundary or too long */
+    atomic_int bad_chunk;      /* a range not on grain boundaries or too long */
+    size_t max_len;            /* the longest range allowed (steal: a piece of several chunks) */
     size_t last_end[HY_THREADPOOL_MAX_THREADS]; /* static: next expected begin per thread */
     atomic_int not_contiguous; /* static: a thread's chunks were not one ascending run */
 } coverage;
@@ -72,7 +73,8 @@ typedef struct coverage {
 static void cover_range(void *ctx, size_t begin, size_t end, int t) {
     coverage *c = ctx;
     if (t < 0 || t >= c->active) { atomic_fetch_add(&c->bad_index, 1); return; }
-    if (begin % c->grain != 0 || end <= begin || end - begin > c->grain || end > c->n)
+    if (begin % c->grain != 0 || end <= begin || end - begin > c->max_len || end > c->n ||
+        (end % c->grain != 0 && end != c->n))
         atomic_fetch_add(&c->bad_chunk, 1);
     for (size_t i = begin; i < end && i < c->n; i++) atomic_fetch_add(&c->hits[i], 1);
 }
@@ -116,6 +118,10 @@ HY_TEST(threadpool_covers_every_item_exactly_once) {
                     size_t n = sizes[si];
                     coverage c = { .hits = hits, .n = n, .grain = grains[gi] ? grains[gi] : 1, .active = threads };
                     if (mode == 2) c.grain = 1;
+                    /* the stealing split takes up to an eighth of a share at once */
+                    const size_t chunks = (n + c.grain - 1) / c.grain, parts = chunks < (size_t)threads ? chunks : (size_t)threads;
+                    const size_t piece = parts ? chunks / (8 * parts) : 0;
+                    c.max_len = c.grain * (mode == 3 || mode == 4 ? (piece > 1 ? piece : 1) : 1);
                     for (size_t i = 0; i < n; i++) atomic_store(&hits[i], 0);
                     for (int t = 0; t < HY_THREADPOOL_MAX_THREADS; t++) c.last_end[t] = (size_t)-1;
                     const hy_threadpool_read then = { hits, sizeof *hits, n, mode == 4 ? grains[gi] : 0 };
@@ -143,37 +149,43 @@ HY_TEST(threadpool_covers_every_item_exactly_once) {
 /* ------------------------------------------------------------ stealing */
 
 /* 64 chunks of one item over 2 participants: participant 0 owns 0..31,
- * participant 1 owns 32..63. Participant 0 holds its first chunk until
- * participant 1 has run more than its own 32, which it can only do by taking
- * participant 0's chunks from the back (and participant 1 holds its first
- * chunk until participant 0 has started). */
+ * participant 1 owns 32..63, and a take is at most 64 / 16 = 4 chunks.
+ * Participant 0 holds its first piece until participant 1 has run more than
+ * its own 32 items, which it can only do by taking participant 0's chunks
+ * from the back (and participant 1 holds its first piece until participant 0
+ * has started). */
 typedef struct steal_log {
-    atomic_int by[64];       /* participant that ran each chunk, + 1 */
-    atomic_int order1[64];   /* participant 1's chunks in the order it ran them */
-    atomic_int count1;
-    atomic_int first[2];     /* each participant's first chunk, + 1 */
+    atomic_int by[64];       /* participant that ran each item, + 1 */
+    size_t begin1[64], end1[64]; /* participant 1's calls in order (only it writes) */
+    atomic_int calls1, items1;
+    atomic_int first[2];     /* each participant's first item, + 1 */
+    atomic_int bad_call;     /* an empty or out-of-range call, or another thread index */
     atomic_int timed_out;
 } steal_log;
 
-static void steal_chunk(void *ctx, size_t begin, size_t end, int t) {
+static void steal_piece(void *ctx, size_t begin, size_t end, int t) {
     steal_log *s = ctx;
-    if (t < 0 || t > 1 || end != begin + 1 || begin >= 64) return;
+    if (t < 0 || t > 1 || end <= begin || end > 64) {
+        atomic_fetch_add(&s->bad_call, 1);
+        return;
+    }
     int expected = 0;
     atomic_compare_exchange_strong(&s->first[t], &expected, (int)begin + 1);
-    atomic_fetch_add(&s->by[begin], t + 1);
+    for (size_t i = begin; i < end; i++) atomic_fetch_add(&s->by[i], t + 1);
     uint64_t deadline = hy_clock_monotonic_ns() + 10ull * 1000000000ull;
     if (t == 1) {
-        /* its first chunk waits until participant 0 has claimed its own first,
+        /* its first piece waits until participant 0 has claimed its own first,
          * so a caller slow to start cannot find its run already taken */
         while (begin == 32 && atomic_load(&s->first[0]) == 0)
             if (hy_clock_monotonic_ns() > deadline) {
                 atomic_store(&s->timed_out, 1);
                 break;
             }
-        int k = atomic_fetch_add(&s->count1, 1);
-        if (k < 64) atomic_store(&s->order1[k], (int)begin);
+        int k = atomic_fetch_add(&s->calls1, 1);
+        if (k < 64) s->begin1[k] = begin, s->end1[k] = end;
+        atomic_fetch_add(&s->items1, (int)(end - begin));
     } else if (begin == 0) {
-        while (atomic_load(&s->count1) <= 32)
+        while (atomic_load(&s->items1) <= 32)
             if (hy_clock_monotonic_ns() > deadline) {
                 atomic_store(&s->timed_out, 1);
                 break;
@@ -181,24 +193,43 @@ static void steal_chunk(void *ctx, size_t begin, size_t end, int t) {
     }
 }
 
+static size_t clamp_piece(size_t left) { return left / 4 < 1 ? 1 : left / 4 > 4 ? 4 : left / 4; }
+
 HY_TEST(threadpool_steal_streams_own_share_then_takes_from_the_back) {
     hy_threadpool *pool = NULL;
     HY_REQUIRE(hy_threadpool_create(2, &pool) == HYPERION_OK);
     steal_log *s = calloc(1, sizeof *s);
     HY_REQUIRE(s != NULL);
-    HY_CHECK(hy_threadpool_for_zoned(pool, HY_THREADPOOL_STEAL, 64, 1, steal_chunk, s, NULL) == HYPERION_OK);
+    HY_CHECK(hy_threadpool_for_zoned(pool, HY_THREADPOOL_STEAL, 64, 1, steal_piece, s, NULL) == HYPERION_OK);
     HY_CHECK_INT(atomic_load(&s->timed_out), 0);
+    HY_CHECK_INT(atomic_load(&s->bad_call), 0);
     HY_CHECK_INT(atomic_load(&s->first[0]), 0 + 1);
     HY_CHECK_INT(atomic_load(&s->first[1]), 32 + 1);
     for (int c = 0; c < 64; c++) HY_CHECK(atomic_load(&s->by[c]) == 1 || atomic_load(&s->by[c]) == 2);
-    for (int c = 32; c < 64; c++) HY_CHECK_INT(atomic_load(&s->by[c]), 2); /* participant 0 never got past chunk 0 */
-    int n1 = atomic_load(&s->count1);
-    HY_CHECK(n1 > 32);
-    /* participant 1: its own run front to back, then participant 0's from the back */
-    for (int k = 0; k < n1 && k < 64; k++)
-        HY_CHECK_INT(atomic_load(&s->order1[k]), k < 32 ? 32 + k : 31 - (k - 32));
+    for (int c = 32; c < 64; c++) HY_CHECK_INT(atomic_load(&s->by[c]), 2);
+    const int calls = atomic_load(&s->calls1) < 64 ? atomic_load(&s->calls1) : 64;
+    /* participant 1's own run front to back, no one else in it: pieces of a
+     * quarter of what is left, at most 4, single chunks at its end */
+    size_t at = 32;
+    int k = 0;
+    for (; k < calls && s->begin1[k] >= 32; k++) {
+        HY_CHECK_INT((int)s->begin1[k], (int)at);
+        HY_CHECK_INT((int)(s->end1[k] - s->begin1[k]), (int)clamp_piece(64 - at));
+        at = s->end1[k];
+    }
+    HY_CHECK_INT((int)at, 64);
+    HY_CHECK(k >= 2 && s->end1[k - 1] - s->begin1[k - 1] == 1 && s->end1[k - 2] - s->begin1[k - 2] == 1);
+    /* then participant 0's run from the back, each piece just below the last,
+     * of at most a quarter of what was left there (its front is at 4 or more) */
+    HY_CHECK(k < calls);
+    size_t below = 32;
+    for (; k < calls; k++) {
+        HY_CHECK_INT((int)s->end1[k], (int)below);
+        HY_CHECK(s->end1[k] >= 5 && s->end1[k] - s->begin1[k] <= clamp_piece(s->end1[k] - 4));
+        below = s->begin1[k];
+    }
     free(s);
-    HY_CHECK(hy_threadpool_for_zoned(pool, (hy_threadpool_split)3, 4, 1, steal_chunk, NULL, NULL) ==
+    HY_CHECK(hy_threadpool_for_zoned(pool, (hy_threadpool_split)3, 4, 1, steal_piece, NULL, NULL) ==
              HYPERION_INVALID_ARGUMENT);
     hy_threadpool_free(pool);
 }

@@ -83,7 +83,9 @@ HY_MATMUL_X8(q4_0, HY_TK_Q4_0)
 HY_MATMUL_X8(q8_0, HY_TK_Q8_0)
 #define HY_X8_KERNELS                                                                                        \
     .matvec_x8 = { [HY_W_Q4_0] = matvec_q4_0_x8, [HY_W_Q8_0] = matvec_q8_0_x8 },                             \
-    .matmul_x8 = { [HY_W_Q4_0] = matmul_q4_0_x8, [HY_W_Q8_0] = matmul_q8_0_x8 },
+    .matmul_x8 = { [HY_W_Q4_0] = matmul_q4_0_x8, [HY_W_Q8_0] = matmul_q8_0_x8 },                             \
+    .matvec_x8_prepare = { [HY_W_Q4_0] = matvec_q4_0_x8_prepare, [HY_W_Q8_0] = matvec_q8_0_x8_prepare },     \
+    .matvec_x8_prepped = { [HY_W_Q4_0] = matvec_q4_0_x8_prepped, [HY_W_Q8_0] = matvec_q8_0_x8_prepped },
 #else
 #define HY_X8_KERNELS
 #endif
@@ -105,5 +107,7 @@ const hy_matmul_kernels HY_MATMUL_TABLE = {
     .matvec = { matvec_f32, matvec_f16, matvec_bf16, matvec_q4_0, matvec_q8_0, matvec_q4_K, matvec_q5_K, matvec_q6_K },
     .matmul = { matmul_f32, matmul_f16, matmul_bf16, matmul_q4_0, matmul_q8_0, matmul_q4_K, matmul_q5_K, matmul_q6_K },
     .matmul_scratch = matmul_scratch,
+    .matvec_prepare = { [HY_W_Q4_0] = matvec_q4_0_prepare, [HY_W_Q8_0] = matvec_q8_0_prepare },
+    .matvec_prepped = { [HY_W_Q4_0] = matvec_q4_0_prepped, [HY_W_Q8_0] = matvec_q8_0_prepped },
     HY_X8_KERNELS
 };
