@@ -81,29 +81,24 @@ describe('KV cache type', () => {
 });
 
 describe('repacked weights', () => {
-  it('copies Q4_0 and Q8_0 weights into the x8 layout on AVX-512, with the same logits as the mapping, and can be turned off', async () => {
-    const { getMemoryDebugInfo, getCpuFeatures, getModelInfo } = await import('../src/index');
+  it('copies the per-token weights into the pool (Q4_0 and Q8_0 in the x8 layout on AVX-512), with the same logits as the mapping, and can be turned off', async () => {
+    const { getMemoryDebugInfo, getModelInfo } = await import('../src/index');
     const file = path.join(tempDir('hyperion-repack-'), 'tiny.gguf');
     await makeModel(file, { type: 'q4_0', seed: 12 });
     const repackedBytes = () => getMemoryDebugInfo().byTag['repacked-weights']?.bytes ?? 0;
     const before = repackedBytes();
     const packed = await loadModel(file, { threads: 2 });
     const mapped = await loadModel(file, { threads: 2, repackWeights: false });
-    const avx512 = getCpuFeatures().kernels.matmul === 'avx512';
     expect(mapped.info.repackedTensors).toBe(0);
     expect(mapped.info.repackedBytes).toBe(0);
     // getModelInfo says beforehand what the load will copy (each tensor 64-byte aligned in the block)
     const planned = (await getModelInfo(file)).memory!.repackedWeightsBytes;
     expect(planned).toBeGreaterThanOrEqual(packed.info.repackedBytes);
     expect(planned).toBeLessThan(packed.info.repackedBytes + 64 * packed.info.repackedTensors + 1);
-    if (avx512) {
-      // 2 layers x (7 matrices + 2 norms) + the output norm
-      expect(packed.info.repackedTensors).toBe(19);
-      expect(packed.info.repackedBytes).toBeGreaterThan(0);
-      expect(repackedBytes() - before).toBeGreaterThanOrEqual(packed.info.repackedBytes);
-    } else {
-      expect(packed.info.repackedTensors).toBe(0);
-    }
+    // 2 layers x (7 matrices + 2 norms) + the output norm and matrix, on every CPU (x8 or as they are)
+    expect(packed.info.repackedTensors).toBe(20);
+    expect(packed.info.repackedBytes).toBeGreaterThan(0);
+    expect(repackedBytes() - before).toBeGreaterThanOrEqual(packed.info.repackedBytes);
     // the x8 kernels make the same sums in the same order: equal logits, prompt (tiles) and decode (matvec)
     const prompt = [1, 5, 99, 300, 7, 42, 17, 8];
     expect(Array.from(await packed.evaluate(prompt, { allLogits: true }))).toEqual(Array.from(await mapped.evaluate(prompt, { allLogits: true })));
@@ -118,11 +113,23 @@ describe('repacked weights', () => {
     await makeModel(file8, { type: 'q8_0', seed: 12 });
     const packed8 = await loadModel(file8, { threads: 2 });
     const mapped8 = await loadModel(file8, { threads: 2, repackWeights: false });
-    // the 19 of the Q4_0 file, and the output matrix, which the model maker writes in Q8_0 in a q8_0 file
-    expect(packed8.info.repackedTensors).toBe(avx512 ? 20 : 0);
+    expect(packed8.info.repackedTensors).toBe(20);
     expect(Array.from(await packed8.evaluate(prompt, { allLogits: true }))).toEqual(Array.from(await mapped8.evaluate(prompt, { allLogits: true })));
     await packed8.dispose();
     await mapped8.dispose();
+    // K-quants have no other layout: copied as they are and read by the same kernels, so the same bits
+    const fileK = path.join(tempDir('hyperion-repack-'), 'tiny-qk.gguf');
+    await makeModel(fileK, { type: 'q4_k_m', seed: 12 });
+    const packedK = await loadModel(fileK, { threads: 2 });
+    const mappedK = await loadModel(fileK, { threads: 2, repackWeights: false });
+    expect(packedK.info.repackedTensors).toBe(20);
+    expect((await getModelInfo(fileK)).memory!.repackedWeightsBytes).toBeLessThan(packedK.info.repackedBytes + 64 * 20 + 1);
+    const c = await packedK.complete(prompt, { maxTokens: 8, temperature: 0 });
+    const d = await mappedK.complete(prompt, { maxTokens: 8, temperature: 0 });
+    expect(c.tokens).toEqual(d.tokens);
+    expect(Array.from(await packedK.evaluate(prompt, { allLogits: true }))).toEqual(Array.from(await mappedK.evaluate(prompt, { allLogits: true })));
+    await packedK.dispose();
+    await mappedK.dispose();
     await expect(loadModel(file, { repackWeights: 'yes' as never })).rejects.toMatchObject({
       code: 'HYPERION_INVALID_ARGUMENT',
       field: 'repackWeights',

@@ -1,6 +1,7 @@
 /*
- * repack.c — the x8 layout of Q4_0 / Q8_0 rows (repack.h): plain byte moves,
- * the same on every instruction set.
+ * repack.c — weight rows copied into a layout (repack.h): the x8 layout of
+ * Q4_0 / Q8_0 rows, or the file's own; plain byte moves, the same on every
+ * instruction set.
  */
 #include "kernels/repack.h"
 
@@ -49,13 +50,19 @@ void hy_x8_unpack_blocks(const uint8_t *src, uint8_t *dst, int64_t nb, int block
 }
 
 int hy_repack_rows(const hy_tensor *w, uint32_t layout, void *dst, uint64_t row_begin, uint64_t row_end) {
-    if (!w || !w->data || !dst || w->layout != HY_LAYOUT_GGUF || layout != HY_LAYOUT_X8 ||
-        !hy_layout_fits_type(layout, w->type) || w->ne[0] % 32 || row_end > hy_tensor_rows(w) || row_begin > row_end)
+    if (!w || !w->data || !dst || w->layout != HY_LAYOUT_GGUF || !hy_layout_fits_type(layout, w->type) ||
+        row_end > hy_tensor_rows(w) || row_begin > row_end)
         return -1;
+    const uint8_t *src = (const uint8_t *)w->data + row_begin * w->row_bytes;
+    uint8_t *out = (uint8_t *)dst + row_begin * w->row_bytes;
+    if (layout == HY_LAYOUT_GGUF) { /* a plain copy */
+        memcpy(out, src, (size_t)((row_end - row_begin) * w->row_bytes));
+        return 0;
+    }
     const int bs = w->type == HY_TYPE_Q4_0 ? 18 : 34;
-    if (w->row_bytes != w->ne[0] / 32 * (uint64_t)bs) return -1;
+    if (w->ne[0] % 32 || w->row_bytes != w->ne[0] / 32 * (uint64_t)bs) return -1;
     const int64_t nb = (int64_t)(w->ne[0] / 32);
-    for (uint64_t r = row_begin; r < row_end; r++)
-        hy_x8_pack_blocks((const uint8_t *)w->data + r * w->row_bytes, (uint8_t *)dst + r * w->row_bytes, nb, bs);
+    for (uint64_t r = row_begin; r < row_end; r++, src += w->row_bytes, out += w->row_bytes)
+        hy_x8_pack_blocks(src, out, nb, bs);
     return 0;
 }

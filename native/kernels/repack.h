@@ -60,10 +60,10 @@ void hy_x8_pack_blocks(const uint8_t *src, uint8_t *dst, int64_t nb, int block_b
 void hy_x8_unpack_blocks(const uint8_t *src, uint8_t *dst, int64_t nb, int block_bytes);
 
 /* Write w's rows [row_begin, row_end) in `layout` to dst, which holds the
- * whole tensor (w->n_bytes; row r goes to dst + r * row_bytes). w must be in
- * the GGUF layout and `layout` one its type has; returns 0 then, -1 (nothing
- * written) otherwise. Rows are independent, so threads may repack disjoint
- * ranges at once. */
+ * whole tensor (w->n_bytes; row r goes to dst + r * row_bytes); HY_LAYOUT_GGUF
+ * copies them as they are. w must be in the GGUF layout and `layout` one its
+ * type has; returns 0 then, -1 (nothing written) otherwise. Rows are
+ * independent, so threads may repack disjoint ranges at once. */
 int hy_repack_rows(const hy_tensor *w, uint32_t layout, void *dst, uint64_t row_begin, uint64_t row_end);
 
 #endif

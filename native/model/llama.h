@@ -43,13 +43,14 @@ hyperion_status hy_llama_model_load(const char *path, hy_llama_model **out);
 hyperion_status hy_llama_model_open(const char *path, hy_llama_model **out);
 void hy_llama_model_free(hy_llama_model *model);
 
-/* Copy the weight matrices that the kernels in use read faster in another
- * layout (kernels/repack.h: Q4_0 and Q8_0 on AVX-512) into one pool block tagged
- * HYPERION_TAG_REPACKED_WEIGHTS, point the model's weights at the copies, and
- * drop this process's pages of the mapped originals (the file stays mapped).
- * When any matrix is repacked, the norm vectors are copied as they are, so a
- * token reads nothing from the mapping but its embedding row and the
- * matrices kept in the file's layout (see llama_repack.c for why). Tensor by
+/* Copy the weights every token reads whole (each layer's matrices and norms,
+ * the output norm and matrix) into one pool block tagged
+ * HYPERION_TAG_REPACKED_WEIGHTS, each in the layout the kernels in use read
+ * fastest (kernels/repack.h: x8 for Q4_0 and Q8_0 on AVX-512; the others as
+ * they are), point the model's weights at the copies, and drop this
+ * process's pages of the mapped originals (the file stays mapped). A token
+ * then reads nothing from the mapping but its embedding row (see
+ * llama_repack.c for why). Tensor by
  * tensor, each original dropped once copied, so the load's peak stays near
  * the file's size. The block is charged like any allocation, to the thread's
  * memory budget: when it is refused (a memory limit), every weight stays

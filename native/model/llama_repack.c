@@ -1,31 +1,37 @@
 /*
- * llama_repack.c — weights copied at load into the layouts the kernels read
- * fastest (hy_llama_model_repack, llama.h; the layouts: kernels/repack.h).
+ * llama_repack.c — the weights every token reads, copied at load into the
+ * process's own memory, in the layouts the kernels read fastest
+ * (hy_llama_model_repack, llama.h; the layouts: kernels/repack.h).
  *
- * Why copy at all: on AVX-512 the Q4_0 and Q8_0 decode kernels stream x8
- * rows faster than GGUF rows (whole 64-byte loads of quants, one load for
- * eight scales), and the copy lands the weights in fresh anonymous memory,
- * which on some machines streams faster than the page cache under a file
- * mapping (see docs/troubleshooting.md). The mapped originals' pages are
- * dropped after each copy, so the process holds one copy of each weight,
- * not two.
+ * Why copy at all: decode reads every per-token weight once per token, so
+ * it is bound by the rate at which they stream from memory.
+ *  - On AVX-512 the Q4_0 and Q8_0 kernels stream x8 rows faster than GGUF
+ *    rows (whole 64-byte loads of quants, one load for eight scales).
+ *  - The copy lives in one anonymous block with 2 MiB pages, where a file
+ *    mapping is read through whatever page-cache folios the kernel made
+ *    (4 KiB to 2 MiB; tinyllama q4_k_m's weights were 56-96% in 2 MiB pages
+ *    from one sitting to the next), on physical memory the page cache chose.
+ *    Under a hypervisor each TLB miss is a nested walk.
+ *  - Measured on the 2-vCPU VM this project is built on, tinyllama q4_k_m
+ *    at 2 threads: its Q4_K matrices streamed through the decode kernel at
+ *    12.7 GB/s median from the mapping and 14.5 from the copy (30
+ *    interleaved passes, session 8); whole decodes (512-token prompt, 128
+ *    tokens, interleaved pairs, steal under 2%) ran 28.85 / 29.82 / 29.92 /
+ *    31.45 / 28.27 / 30.40 tok/s copied against 25.26 / 27.61 / 29.28 /
+ *    25.32 / 29.86 / 23.25 mapped (session 11: faster in 5 of 6 pairs, and
+ *    steadier; the probe read 13.8 GB/s around the second mapped run, 24-26
+ *    around the others). Session 8's pairs on a busier host had shown no
+ *    difference.
+ *    So tensors with no faster layout are copied as they are.
+ * The mapped originals' pages are dropped after each copy, so the process
+ * holds one copy of each weight, not two (but no longer shares them with
+ * other processes through the page cache: repackWeights false keeps that).
  *
- * Why not copy the other types as they are, for the memory alone: tried for
- * tinyllama q4_k_m. Its Q4_K matrices streamed through the decode kernel
- * faster from a 2 MiB-page copy than from the mapping (a driver outside the
- * repo, 2 threads, medians of 30 and 16 interleaved passes: 14.5 vs 12.7 and
- * 18.5 vs 16.5 GB/s), but whole decodes did not gain: 20.30 / 20.74 / 21.33
- * / 23.20 tok/s copied against 20.55 / 20.04 / 21.46 / 23.10 mapped, in four
- * interleaved pairs (the host took 6-14% of the CPU time), with 0.7-1.4 s
- * more load time. So they stay mapped (and shared with other processes
- * through the page cache) until a quiet machine shows a gain.
- *
- * When anything is repacked, the norm vectors are copied too (as they are):
- * every token reads them, and a read of one 8 KiB vector in the mapping maps
- * the whole page-cache folio around it, up to 2 MiB of neighbouring
- * (repacked, dropped) weights. Measured on tinyllama Q4_0: 139 MiB of the
- * mapping resident after a decode with the norms mapped, the output matrix
- * (51 MiB) and a few embedding rows without.
+ * The norm vectors are copied with the matrices: a read of one 8 KiB vector
+ * in the mapping would map the whole page-cache folio around it, up to 2 MiB
+ * of neighbouring (copied, dropped) weights. Measured on tinyllama Q4_0:
+ * 139 MiB of the mapping resident after a decode with the norms mapped, the
+ * output matrix (51 MiB) and a few embedding rows without.
  */
 #include "model/llama.h"
 
@@ -85,8 +91,7 @@ static void copy_tensor(hy_llama_model *m, hy_threadpool *pool, const hy_tensor 
     const hy_tensor *src = *slots[from];
     repack_job job = { src, layout, dst };
     const uint64_t rows = hy_tensor_rows(src);
-    if (layout == HY_LAYOUT_GGUF) memcpy(dst, src->data, (size_t)src->n_bytes);
-    else if (!pool || rows < 64 || hy_threadpool_for(pool, (size_t)rows, 64, repack_range, &job) != HYPERION_OK)
+    if (!pool || rows < 64 || hy_threadpool_for(pool, (size_t)rows, 64, repack_range, &job) != HYPERION_OK)
         hy_repack_rows(src, layout, dst, 0, rows); /* no pool, a small tensor, or the pool would not run it */
     hy_tensor *t = &m->repacked[m->n_repacked++];
     *t = *src;
@@ -100,11 +105,8 @@ static void copy_tensor(hy_llama_model *m, hy_threadpool *pool, const hy_tensor 
     if (src != m->w.token_embd) hy_gguf_release_pages(m->gguf, src->data, src->n_bytes);
 }
 
-/* The layout src is copied in, or -1 when it stays mapped. */
-static int copy_layout(const hy_tensor *src) {
-    const uint32_t layout = hy_repack_preferred_layout(src);
-    return layout != HY_LAYOUT_GGUF || src->n_dims == 1 ? (int)layout : -1;
-}
+/* The layout src is copied in: the one the kernels in use read fastest. */
+static uint32_t copy_layout(const hy_tensor *src) { return hy_repack_preferred_layout(src); }
 
 static size_t align64(uint64_t v) { return (size_t)((v + 63) & ~(uint64_t)63); }
 
@@ -113,20 +115,18 @@ hyperion_status hy_llama_model_repack(hy_llama_model *m, hy_threadpool *pool) {
         return HY_RAISE(HYPERION_INVALID_ARGUMENT, NULL,
                         m ? "hy_llama_model_repack: the model is already repacked" : "hy_llama_model_repack: NULL model");
     const uint32_t n_slots = token_slots(m, NULL);
-    uint32_t matrices = 0, copies = 0;
+    uint32_t copies = 0;
     size_t total = 0;
     const hy_tensor ***slots = hyperionAlloc(n_slots * sizeof *slots, HYPERION_TAG_MODEL);
     if (!slots) goto refused;
     token_slots(m, slots);
     for (uint32_t i = 0; i < n_slots; i++) {
         const hy_tensor *src = *slots[i];
-        int layout = src ? copy_layout(src) : -1;
-        if (layout < 0) continue;
+        if (!src) continue;
         copies++;
-        matrices += layout != HY_LAYOUT_GGUF;
         total += align64(src->n_bytes);
     }
-    if (matrices == 0) goto done; /* nothing the kernels want in another layout: all stays mapped */
+    if (copies == 0) goto done;
     /* one block for all copies: contiguous, and 2 MiB pages all through it */
     m->repacked = hyperionCalloc(copies, sizeof(hy_tensor), HYPERION_TAG_MODEL);
     m->repacked_block = m->repacked ? hyperionAlloc(total, HYPERION_TAG_REPACKED_WEIGHTS) : NULL;
@@ -140,9 +140,7 @@ hyperion_status hy_llama_model_repack(hy_llama_model *m, hy_threadpool *pool) {
     for (uint32_t i = 0; i < n_slots; i++) {
         const hy_tensor *src = *slots[i];
         if (!src || (src >= m->repacked && src < m->repacked + m->n_repacked)) continue; /* absent, or copied */
-        const int layout = copy_layout(src);
-        if (layout < 0) continue;
-        copy_tensor(m, pool, slots, n_slots, i, (uint32_t)layout, at);
+        copy_tensor(m, pool, slots, n_slots, i, copy_layout(src), at);
         at += align64(src->n_bytes);
     }
 done:

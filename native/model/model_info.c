@@ -5,7 +5,6 @@
 #include "hyperion_model.h"
 
 #include "core/internal.h"
-#include "kernels/repack.h"
 #include "kernels/types.h"
 #include "model/gguf.h"
 #include "model/json_builder.h"
@@ -81,22 +80,25 @@ static void nulls(hy_json *j, const char *const *keys, size_t n) {
     }
 }
 
-/* Bytes a load with repackWeights copies into the pool with the kernels in
- * use now (hy_llama_model_repack: the per-token matrices in a layout the
- * kernels prefer, and then the norm vectors too; 64-byte aligned each). */
+/* Bytes a load with repackWeights copies into the pool (hy_llama_model_repack:
+ * every tensor a token reads whole, each 64-byte aligned: the layers', the
+ * output norm, and the output matrix, which is token_embd when tied). */
 static uint64_t repacked_weights_bytes(const hy_gguf *g) {
-    uint64_t matrices = 0, vectors = 0;
+    uint64_t total = 0;
+    const hy_tensor *embd = NULL;
+    int has_output = 0;
     for (uint64_t i = 0; i < hy_gguf_tensor_count(g); i++) {
         const hy_tensor *t = hy_gguf_tensor_at(g, i);
         if (!t || !t->name) continue;
+        if (strcmp(t->name, "token_embd.weight") == 0) embd = t;
+        has_output |= strcmp(t->name, "output.weight") == 0;
         if (strncmp(t->name, "blk.", 4) != 0 && strcmp(t->name, "output.weight") != 0 &&
             strcmp(t->name, "output_norm.weight") != 0)
             continue;
-        const uint64_t bytes = (t->n_bytes + 63) & ~(uint64_t)63;
-        if (hy_repack_preferred_layout(t) != HY_LAYOUT_GGUF) matrices = sat_add(matrices, bytes);
-        else if (t->n_dims == 1) vectors = sat_add(vectors, bytes);
+        total = sat_add(total, (t->n_bytes + 63) & ~(uint64_t)63);
     }
-    return matrices ? sat_add(matrices, vectors) : 0;
+    if (!has_output && embd) total = sat_add(total, (embd->n_bytes + 63) & ~(uint64_t)63);
+    return total;
 }
 
 static void llama_section(hy_json *j, const hy_gguf *g, const hy_llama_hparams *hp, uint32_t context_size) {

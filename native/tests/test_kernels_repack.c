@@ -94,6 +94,21 @@ HY_TEST(repack_x8_round_trips) {
         }
 }
 
+HY_TEST(repack_rows_copies_rows_as_they_are) {
+    x8_problem p = make(HY_TYPE_Q8_0, 96, 5, 1);
+    uint8_t *dst = calloc(5, p.rb);
+    HY_CHECK_INT(hy_repack_rows(&p.t, HY_LAYOUT_GGUF, dst, 1, 4), 0);
+    HY_CHECK(memcmp(dst + p.rb, p.w + p.rb, p.rb * 3) == 0);
+    for (size_t i = 0; i < p.rb; i++) HY_CHECK_INT(dst[i] | dst[4 * p.rb + i], 0); /* rows 0 and 4 untouched */
+    hy_tensor q4k = p.t; /* any type: the layout of the file is every type's */
+    q4k.type = HY_TYPE_Q4_K;
+    HY_CHECK_INT(hy_repack_rows(&q4k, HY_LAYOUT_GGUF, dst, 0, 5), 0);
+    HY_CHECK(memcmp(dst, p.w, p.rb * 5) == 0);
+    HY_CHECK_INT(hy_repack_rows(&p.t8, HY_LAYOUT_GGUF, dst, 0, 5), -1); /* the source must be in the file's layout */
+    free(dst);
+    release(&p);
+}
+
 HY_TEST(repack_rows_refuses_what_it_cannot_do) {
     x8_problem p = make(HY_TYPE_Q4_0, 64, 3, 1);
     uint8_t *dst = malloc(p.rb * 3);
@@ -103,7 +118,7 @@ HY_TEST(repack_rows_refuses_what_it_cannot_do) {
     q4k.row_bytes = hy_type_row_bytes(HY_TYPE_Q4_K, 256);
     HY_CHECK_INT(hy_repack_rows(&q4k, HY_LAYOUT_X8, dst, 0, 3), -1);   /* no x8 layout for K-quants */
     HY_CHECK_INT(hy_repack_rows(&p.t8, HY_LAYOUT_X8, dst, 0, 3), -1); /* already repacked */
-    HY_CHECK_INT(hy_repack_rows(&p.t, HY_LAYOUT_GGUF, dst, 0, 3), -1);
+    HY_CHECK_INT(hy_repack_rows(&p.t, HY_LAYOUT_X8, dst, 3, 2), -1);   /* an empty range backwards */
     HY_CHECK_INT(hy_repack_rows(&p.t, HY_LAYOUT_X8, dst, 0, 4), -1);   /* past the last row */
     HY_CHECK_INT(hy_repack_rows(&p.t, HY_LAYOUT_X8, dst, 1, 3), 0);
     HY_CHECK(memcmp(dst + p.rb, p.w8 + p.rb, p.rb * 2) == 0);

@@ -3,7 +3,8 @@
  * make the same sums in the same order), for prompt chunks (tiles) and token
  * by token (matvec), also through the scalar fallback; for Q8_0 bit for bit
  * through the tiles and within float reordering token by token; the copies
- * live in one tagged pool block; a memory budget that refuses the block
+ * live in one tagged pool block; K-quants are copied as they are, with the
+ * same logits; a memory budget that refuses the block
  * leaves a working, fully mapped model. */
 #include "harness.h"
 #include "test_llama_util.h"
@@ -91,34 +92,34 @@ HY_TEST(llama_repack_keeps_the_logits) {
     hy_threadpool_free(pool);
     hyperionGetMemoryStats(&after);
     HY_CHECK_INT(hy_llama_model_repack(m, NULL) == HYPERION_OK, m->repacked == NULL); /* a second call is refused */
-    if (!x8_kernels()) {
-        printf("    (the matmul kernels in use read Q4_0 fastest in the file's layout: nothing repacked)\n");
-        HY_CHECK_INT(m->n_repacked, 0);
-        HY_CHECK(m->repacked_block == NULL);
-    } else {
-        /* every layer's seven matrices in the x8 layout, its two norms copied,
-         * the output norm copied; all inside the one block */
-        const uint32_t L = m->hp.n_layer;
-        uint32_t x8 = 0;
-        for (uint32_t l = 0; l < L; l++)
-            for (int i = 0; i < HY_L_COUNT; i++) {
-                const hy_tensor *t = m->w.layers[l].t[i];
-                HY_CHECK(in_block(m, t));
-                if (t->n_dims == 2) {
-                    HY_CHECK_INT(t->layout, HY_LAYOUT_X8);
-                    x8++;
-                } else {
-                    HY_CHECK_INT(t->layout, HY_LAYOUT_GGUF);
-                    HY_CHECK(memcmp(t->data, mapped->w.layers[l].t[i]->data, (size_t)t->n_bytes) == 0);
-                }
+    /* every layer's nine tensors, the output norm and matrix, all inside the
+     * one block: the Q4_0 matrices in the x8 layout where the kernels read it
+     * (AVX-512), the rest as they are */
+    const uint32_t L = m->hp.n_layer, want = x8_kernels() ? HY_LAYOUT_X8 : HY_LAYOUT_GGUF;
+    if (want == HY_LAYOUT_GGUF) printf("    (the matmul kernels in use read Q4_0 fastest in the file's layout)\n");
+    uint32_t x8 = 0;
+    for (uint32_t l = 0; l < L; l++)
+        for (int i = 0; i < HY_L_COUNT; i++) {
+            const hy_tensor *t = m->w.layers[l].t[i];
+            HY_CHECK(in_block(m, t));
+            if (t->n_dims == 2) {
+                HY_CHECK_INT(t->layout, want);
+                x8 += t->layout == HY_LAYOUT_X8;
+            } else {
+                HY_CHECK_INT(t->layout, HY_LAYOUT_GGUF);
+                HY_CHECK(memcmp(t->data, mapped->w.layers[l].t[i]->data, (size_t)t->n_bytes) == 0);
             }
-        HY_CHECK_INT(x8, 7 * L);
-        HY_CHECK(in_block(m, m->w.output_norm));
-        HY_CHECK(!in_block(m, m->w.token_embd)); /* embeddings are read a row per token: they stay mapped */
-        HY_CHECK_INT(m->n_repacked, 9 * L + 1 + (m->w.output->type == HY_TYPE_Q4_0 && !m->hp.tied_output));
-        HY_CHECK_INT(after.tag_bytes[HYPERION_TAG_REPACKED_WEIGHTS] - before.tag_bytes[HYPERION_TAG_REPACKED_WEIGHTS] >=
-                         m->repacked_bytes, 1);
-    }
+        }
+    HY_CHECK_INT(x8, want == HY_LAYOUT_X8 ? 7 * L : 0);
+    HY_CHECK(in_block(m, m->w.output_norm));
+    HY_CHECK(in_block(m, m->w.output));
+    HY_CHECK_INT(m->w.output->layout, m->w.output->type == HY_TYPE_Q4_0 ? want : HY_LAYOUT_GGUF);
+    if (m->w.output->layout == HY_LAYOUT_GGUF)
+        HY_CHECK(memcmp(m->w.output->data, mapped->w.output->data, (size_t)m->w.output->n_bytes) == 0);
+    HY_CHECK(!in_block(m, m->w.token_embd)); /* embeddings are read a row per token: they stay mapped */
+    HY_CHECK_INT(m->n_repacked, 9 * L + 2);
+    HY_CHECK_INT(after.tag_bytes[HYPERION_TAG_REPACKED_WEIGHTS] - before.tag_bytes[HYPERION_TAG_REPACKED_WEIGHTS] >=
+                     m->repacked_bytes, 1);
     HY_CHECK(same_logits(mapped, m, 64)); /* one chunk: matrix-matrix tiles */
     HY_CHECK(same_logits(mapped, m, 1));  /* token by token: matrix-vector */
     /* the scalar reference reads the x8 rows through the GGUF-order fallback */
@@ -141,7 +142,7 @@ HY_TEST(llama_repack_refused_by_a_budget_leaves_the_mapping) {
     HY_CHECK(m->repacked_block == NULL && m->repacked == NULL);
     for (uint32_t l = 0; l < m->hp.n_layer; l++)
         HY_CHECK_INT(m->w.layers[l].t[HY_L_FFN_UP]->layout, HY_LAYOUT_GGUF);
-    if (x8_kernels()) HY_CHECK_INT(hyperionGetLastError()->code, HYPERION_MEMORY_LIMIT);
+    HY_CHECK_INT(hyperionGetLastError()->code, HYPERION_MEMORY_LIMIT);
     HY_CHECK(same_logits(mapped, m, 64));
     hyperionReleaseMemoryBudget(budget);
     free_twins(mapped, m);
@@ -151,16 +152,35 @@ HY_TEST(llama_repack_q8_0_keeps_the_logits) {
     hy_llama_model *mapped, *m;
     HY_REQUIRE(load_twins("repack_q8", "q8_0", 33, &mapped, &m));
     HY_CHECK_INT(hy_llama_model_repack(m, NULL), HYPERION_OK);
-    if (x8_kernels()) {
-        HY_CHECK_INT(m->n_repacked, 9 * m->hp.n_layer + 1 + (m->w.output->type == HY_TYPE_Q8_0 && !m->hp.tied_output));
-        HY_CHECK_INT(m->w.layers[0].t[HY_L_FFN_DOWN]->layout, HY_LAYOUT_X8);
-    } else {
-        HY_CHECK_INT(m->n_repacked, 0);
-    }
+    HY_CHECK_INT(m->n_repacked, 9 * m->hp.n_layer + 2);
+    HY_CHECK_INT(m->w.layers[0].t[HY_L_FFN_DOWN]->layout, x8_kernels() ? HY_LAYOUT_X8 : HY_LAYOUT_GGUF);
     HY_CHECK(same_logits(mapped, m, 64));
     /* the Q8_0 x8 row kernel adds the same integer block sums in another
      * float order (test_kernels_repack.c): rounding compounded through the
      * layers, as between the matvec and tile paths of test_llama.c (< 3e-5) */
     HY_CHECK(close_logits(mapped, m, 1, 3e-5));
     free_twins(mapped, m);
+}
+
+HY_TEST(llama_repack_copies_k_quants_as_they_are) {
+    /* no other layout for K-quants: the copies are byte for byte the file's,
+     * read by the same kernels, so the logits are the same bits */
+    hy_llama_model *mapped = hy_test_load_tiny("repack_qk_mapped", "q4_k_m", 34);
+    hy_llama_model *m = hy_test_load_tiny("repack_qk_copied", "q4_k_m", 34);
+    HY_REQUIRE(mapped && m);
+    HY_CHECK_INT(hy_llama_model_repack(m, NULL), HYPERION_OK);
+    HY_CHECK_INT(m->n_repacked, 9 * m->hp.n_layer + 2);
+    for (uint32_t l = 0; l < m->hp.n_layer; l++)
+        for (int i = 0; i < HY_L_COUNT; i++) {
+            const hy_tensor *t = m->w.layers[l].t[i], *o = mapped->w.layers[l].t[i];
+            HY_CHECK(in_block(m, t));
+            HY_CHECK_INT(t->layout, HY_LAYOUT_GGUF);
+            HY_CHECK_INT(t->type, o->type);
+            HY_CHECK(memcmp(t->data, o->data, (size_t)t->n_bytes) == 0);
+        }
+    HY_CHECK(in_block(m, m->w.output));
+    HY_CHECK(same_logits(mapped, m, 64));
+    HY_CHECK(same_logits(mapped, m, 1));
+    hy_llama_model_free(mapped);
+    hy_llama_model_free(m);
 }
