@@ -127,7 +127,8 @@ typedef void (*hy_matvec_prepped_fn)(const uint8_t *w, size_t row_bytes, int64_t
                                      float *y, int64_t r0, int64_t r1);
 
 /* Every table's prep for rows of n elements fits in this many bytes (x86:
- * 8 bytes per block of 32, rounded up to 64, and 32 per block more for x8). */
+ * 8 bytes per block of 32, rounded up to 64, and on AVX-512 32 per block
+ * more for the activation's quants in the row kernel's order). */
 #define HY_MATVEC_PREP_BYTES(n) ((size_t)(n) / 32 * 40 + 64)
 
 /* y[t * y_stride + r] = dot(row r of w, activation row t) for t < n_tokens and

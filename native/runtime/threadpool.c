@@ -533,8 +533,8 @@ static hyperion_status dispatch(hy_threadpool *pool, job *j) {
     j->n_chunks = chunk_count(j->n_items, j->grain);
     j->n_participants = participants_for(j->n_chunks, active);
     if (j->kind == JOB_STEAL && j->n_chunks > UINT32_MAX) j->kind = JOB_DYNAMIC; /* ranges hold 32-bit indices */
-    /* a piece is at most an eighth of a participant's share (the old fixed
-     * chunk of a product: small enough that an abort is seen soon) */
+    /* a piece is at most an eighth of a participant's share, so an abort is
+     * seen within an eighth of the run */
     j->max_piece = j->n_chunks / (8 * (size_t)j->n_participants);
     if (j->max_piece < 1) j->max_piece = 1;
     if (j->kind == JOB_STEAL)
