@@ -226,25 +226,43 @@ HY_TEST(threadpool_duty_cycle_limits_cpu_time) {
     check_duty(2, 500000000ull, 2);
 }
 
-HY_TEST(threadpool_abort_cuts_a_throttle_sleep_short) {
-    /* 1% duty: each run of ~2 ms owes ~200 ms of sleep; an abort ends it */
+/* One throttled run at 1% duty (~2 ms of work owing ~200 ms of sleep) with
+ * an abort raised 20 ms in: its wall time, or UINT64_MAX when it failed. */
+static uint64_t throttled_run_with_abort(void) {
     hy_threadpool *pool = NULL;
-    HY_REQUIRE(hy_threadpool_create(1, &pool) == HYPERION_OK);
-    HY_REQUIRE(hy_threadpool_set_duty_cycle(pool, 1) == HYPERION_OK);
+    if (hy_threadpool_create(1, &pool) != HYPERION_OK) return UINT64_MAX;
+    HY_CHECK(hy_threadpool_set_duty_cycle(pool, 1) == HYPERION_OK);
     atomic_int flag = 0;
     hy_threadpool_set_abort(pool, &flag);
     uint64_t item_ns = 2000000;
     delayed_abort d = { .flag = &flag, .delay_us = 20000 };
     pthread_t t;
-    HY_REQUIRE(pthread_create(&t, NULL, raise_later, &d) == 0);
+    if (pthread_create(&t, NULL, raise_later, &d) != 0) {
+        hy_threadpool_free(pool);
+        return UINT64_MAX;
+    }
     uint64_t w0 = clock_ns(CLOCK_MONOTONIC);
     hyperion_status st = hy_threadpool_for(pool, 1, 1, burn_range, &item_ns);
     uint64_t w1 = clock_ns(CLOCK_MONOTONIC);
     pthread_join(t, NULL);
     HY_CHECK_INT(st, HYPERION_OK); /* the work itself completed */
-    printf("    throttled run with ~200 ms of owed sleep returned after %.1f ms (abort at 20 ms)\n", (w1 - w0) / 1e6);
-    HY_CHECK(w1 - w0 < 150000000ull);
     HY_CHECK_INT(hy_threadpool_for(pool, 1, 1, burn_range, &item_ns), HYPERION_ABORTED);
     hy_threadpool_set_abort(pool, NULL);
     hy_threadpool_free(pool);
+    return w1 - w0;
+}
+
+/* An abort ends the owed sleep: the run returns well before its ~200 ms.
+ * Up to three attempts, as the duty test makes: on a host that gives the VM
+ * a fraction of its CPU (CI once saw 17%), a wake-up can come late, but a
+ * sleep the abort did not cut lasts the whole 200 ms in every attempt. */
+HY_TEST(threadpool_abort_cuts_a_throttle_sleep_short) {
+    uint64_t best = UINT64_MAX;
+    for (int attempt = 1; attempt <= 3 && best >= 150000000ull; attempt++) {
+        uint64_t wall = throttled_run_with_abort();
+        printf("    attempt %d: throttled run with ~200 ms of owed sleep returned after %.1f ms (abort at 20 ms)\n",
+               attempt, wall == UINT64_MAX ? -1.0 : wall / 1e6);
+        if (wall < best) best = wall;
+    }
+    HY_CHECK(best < 150000000ull);
 }
