@@ -153,7 +153,8 @@ typedef struct hy_matmul_kernels {
     hy_matvec_fn matvec_x8[HY_W_COUNT];
     hy_matmul_fn matmul_x8[HY_W_COUNT];
     /* matvec[wt] / matvec_x8[wt] with their per-call activation data made
-     * once (hy_matvec_prepare, matmul.h); NULL where the kernel makes none */
+     * once (hy_matvec_prepare, matmul.h); NULL where the kernel makes none
+     * (always for a type without matvec_x8[wt] in the x8 layout) */
     hy_matvec_prepare_fn matvec_prepare[HY_W_COUNT], matvec_x8_prepare[HY_W_COUNT];
     hy_matvec_prepped_fn matvec_prepped[HY_W_COUNT], matvec_x8_prepped[HY_W_COUNT];
 } hy_matmul_kernels;

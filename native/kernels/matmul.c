@@ -93,20 +93,14 @@ void hy_matvec(const hy_tensor *w, const void *xq, float *y, int64_t row_begin, 
 
 size_t hy_matvec_prep_bytes(int64_t n) { return n > 0 ? HY_MATVEC_PREP_BYTES(n) : 0; }
 
-/* The table's prepare / prepped pair for w's type and layout (NULL: none). */
-static hy_matvec_prepare_fn prepare_fn(const hy_matmul_kernels *k, const hy_tensor *w, int wt) {
-    return w->layout == HY_LAYOUT_X8 ? k->matvec_x8_prepare[wt] : k->matvec_prepare[wt];
-}
-
 int hy_matvec_prepare(hy_matvec_prep *prep, const hy_tensor *w, const void *xq) {
     if (!prep) return 0;
     hy_matvec_prep_clear(prep);
     const int wt = w ? usable(w, 0, 1) : -1;
     if (wt < 0 || !xq || !prep->data || prep->capacity < hy_matvec_prep_bytes((int64_t)w->ne[0])) return 0;
     const hy_matmul_kernels *k = hy_matmul_table();
-    const hy_matvec_prepare_fn make = prepare_fn(k, w, wt);
-    /* x8 rows on a table without x8 kernels go through the GGUF-order fallback */
-    if (!make || (w->layout == HY_LAYOUT_X8 && !k->matvec_x8[wt])) return 0;
+    const hy_matvec_prepare_fn make = w->layout == HY_LAYOUT_X8 ? k->matvec_x8_prepare[wt] : k->matvec_prepare[wt];
+    if (!make) return 0;
     make((int64_t)w->ne[0], xq, prep->data);
     prep->table = k;
     prep->xq = xq;

@@ -57,8 +57,8 @@ void hy_matvec(const hy_tensor *w, const void *xq, float *y, int64_t row_begin, 
  * products reading one input) with the activation data some kernels make on
  * every call made once instead. Q4_0 / Q8_0 weights on x86: the activation's
  * block scales as floats, its offset corrections and, for the x8 layout, its
- * quants in the kernel's order; per call that is ~115 ns for rows of 2048
- * elements and ~325 for 5632, more than a 16-row call spends on its rows from
+ * quants in the kernel's order; a call's setup is ~240 ns for rows of 2048
+ * elements and ~650 for 5632, more than a 16-row call spends on its rows from
  * the cache. data: the caller's buffer, capacity bytes (hy_matvec_prep_bytes),
  * 64-byte aligned for speed; the rest is written by hy_matvec_prepare. */
 typedef struct hy_matvec_prep {

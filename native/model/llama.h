@@ -50,9 +50,8 @@ void hy_llama_model_free(hy_llama_model *model);
  * they are), point the model's weights at the copies, and drop this
  * process's pages of the mapped originals (the file stays mapped). A token
  * then reads nothing from the mapping but its embedding row (see
- * llama_repack.c for why). Tensor by
- * tensor, each original dropped once copied, so the load's peak stays near
- * the file's size. The block is charged like any allocation, to the thread's
+ * llama_repack.c for why). Tensor by tensor, each original dropped once
+ * copied, so the load's peak stays near the file's size. The block is charged like any allocation, to the thread's
  * memory budget: when it is refused (a memory limit), every weight stays
  * mapped (slower, same numbers), a warning says so and the refusal stays in
  * the last-error record; the call still returns HYPERION_OK.

@@ -105,9 +105,6 @@ static void copy_tensor(hy_llama_model *m, hy_threadpool *pool, const hy_tensor 
     if (src != m->w.token_embd) hy_gguf_release_pages(m->gguf, src->data, src->n_bytes);
 }
 
-/* The layout src is copied in: the one the kernels in use read fastest. */
-static uint32_t copy_layout(const hy_tensor *src) { return hy_repack_preferred_layout(src); }
-
 static size_t align64(uint64_t v) { return (size_t)((v + 63) & ~(uint64_t)63); }
 
 hyperion_status hy_llama_model_repack(hy_llama_model *m, hy_threadpool *pool) {
@@ -140,7 +137,7 @@ hyperion_status hy_llama_model_repack(hy_llama_model *m, hy_threadpool *pool) {
     for (uint32_t i = 0; i < n_slots; i++) {
         const hy_tensor *src = *slots[i];
         if (!src || (src >= m->repacked && src < m->repacked + m->n_repacked)) continue; /* absent, or copied */
-        copy_tensor(m, pool, slots, n_slots, i, copy_layout(src), at);
+        copy_tensor(m, pool, slots, n_slots, i, hy_repack_preferred_layout(src), at);
         at += align64(src->n_bytes);
     }
 done:

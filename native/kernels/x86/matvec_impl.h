@@ -40,8 +40,9 @@ HY_INLINE float mv_q0_z(int KIND) { return !(KIND & 1) ? -8.0f : (HY_X86_VNNI ? 
 /* KIND 0: Q4_0, 1: Q8_0, 2: Q4_0 in the x8 layout, 3: Q8_0 in the x8 layout
  * (x8: AVX-512 only). prep: the activation's side data made by
  * matvec_q0_prepare for the same KIND, or NULL to make it here, per chunk of
- * HY_MV_SIDE blocks on the stack (~115 ns for 64 blocks, 325 for 176: more
- * than a 16-row call's own rows take from the cache, hence the prepared form) */
+ * HY_MV_SIDE blocks on the stack (with the call's other setup ~240 ns for 64
+ * blocks, ~650 for 176: more than a 16-row call's own rows take from the
+ * cache, hence the prepared form) */
 HY_INLINE void matvec_q0(int KIND, const uint8_t *w, size_t rb, int64_t n, const void *xq, const uint8_t *prep,
                          float *y, int64_t r0, int64_t r1) {
     const int Q8 = KIND & 1;
